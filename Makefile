@@ -1,0 +1,39 @@
+# imagegate developer tasks. `make install` then `make run` starts the service;
+# `make test` runs the tests. Everything lives in .venv; nothing is installed globally.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint format typecheck check clean
+
+install: $(STAMP) ## create .venv and install imagegate with its development tools
+
+# Re-install only when the project's dependencies change.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("imagegate needs Python >= 3.11") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install ## serve the API on http://127.0.0.1:8080 with the embedded store ./imagegate.db
+	$(BIN)/imagegate serve
+
+test: install ## run the whole test suite
+	$(BIN)/pytest
+
+lint: install ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+check: lint test
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

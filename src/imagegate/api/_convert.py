@@ -1,0 +1,240 @@
+"""Between wire formats and tracking values; shared by the HTTP API and the local CLI."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from imagegate.api._wire import (
+    ArtifactOut,
+    DeploymentBody,
+    DeploymentPageOut,
+    DeploymentRecordOut,
+    EnvironmentOut,
+    LogicalEnvironmentOut,
+    PlatformBody,
+    RecordResultOut,
+    SimpleDeploymentBody,
+)
+from imagegate.tracking import (
+    DEFAULT_ENVIRONMENT,
+    Artifact,
+    DeploymentKey,
+    DeploymentPage,
+    DeploymentRecord,
+    Environment,
+    ImageReference,
+    InvalidNameError,
+    Kind,
+    LogicalEnvironment,
+    Platform,
+    RecordRequest,
+    RecordResult,
+    Status,
+    Tracker,
+    TrackingError,
+    parse_pinned_reference,
+    parse_repository,
+    validate_deployment_name,
+    validate_digest,
+    validate_environment_name,
+)
+
+T = TypeVar("T")
+
+_CURSOR_PREFIX = "v1:"
+
+
+async def request_from_simple(
+    body: SimpleDeploymentBody, *, tracker: Tracker, logical_environment: str
+) -> RecordRequest:
+    """The record request a simple payload means.
+
+    Its logical environment is the server's default one; its deployment name is
+    ``image.name``, else the repository (refused if that is ambiguous).
+    """
+    reference = _field(lambda: parse_pinned_reference(body.image.url), "image.url")
+    environment = (body.environment.name if body.environment else None) or DEFAULT_ENVIRONMENT
+    # Fields of the simple payload sit at other paths than in the full form.
+    validate_environment_name(environment, field="environment.name")
+    if body.image.name is not None:
+        deployment_name = validate_deployment_name(body.image.name, field="image.name")
+    else:
+        deployment_name = await tracker.default_deployment_name(
+            environment=environment,
+            logical_environment=logical_environment,
+            kind=Kind.CONTAINER_IMAGE,
+            repository=reference.repository,
+        )
+    key = DeploymentKey(
+        environment=environment,
+        logical_environment=logical_environment,
+        deployment_name=deployment_name,
+        kind=Kind.CONTAINER_IMAGE,
+    )
+    return RecordRequest(
+        key=key,
+        artifact=_artifact_of(reference),
+        platform=_platform(body.platform) or Platform(),
+    )
+
+
+def request_from_full(body: DeploymentBody) -> RecordRequest:
+    """The record request of a full-form payload."""
+    status = Status(body.status)
+    artifact = _artifact(body)
+    if artifact is None and status is Status.DEPLOYED:
+        raise InvalidNameError(
+            "name the artifact: 'reference' (repo[:tag]@sha256:…) or 'repository' and 'digest'",
+            field="reference",
+        )
+    platform = _platform(body.platform)
+    if platform is None and body.kind is Kind.CONTAINER_IMAGE:
+        platform = Platform()
+    return RecordRequest(
+        key=DeploymentKey(
+            environment=body.environment,
+            logical_environment=body.logical_environment,
+            deployment_name=body.deployment_name,
+            kind=body.kind,
+        ),
+        artifact=artifact,
+        platform=platform,
+        status=status,
+    )
+
+
+def record_to_wire(record: DeploymentRecord) -> DeploymentRecordOut:
+    platform = record.platform
+    return DeploymentRecordOut(
+        id=record.id,
+        environment=record.key.environment,
+        logical_environment=record.key.logical_environment,
+        deployment_name=record.key.deployment_name,
+        kind=record.key.kind.value,
+        artifact=ArtifactOut(
+            repository=record.artifact.repository,
+            digest=record.artifact.digest,
+            tag=record.artifact.tag,
+            reference=record.artifact.reference,
+        ),
+        platform=(
+            PlatformBody(
+                os=platform.os, architecture=platform.architecture, variant=platform.variant
+            )
+            if platform
+            else None
+        ),
+        status=record.status.value,
+        created_at=timestamp_to_wire(record.created_at),
+        updated_at=timestamp_to_wire(record.updated_at),
+        last_seen_at=timestamp_to_wire(record.last_seen_at),
+        superseded_by=record.superseded_by,
+    )
+
+
+def result_to_wire(result: RecordResult) -> RecordResultOut:
+    return RecordResultOut(
+        outcome=result.outcome.value,
+        record=record_to_wire(result.record) if result.record else None,
+        superseded=record_to_wire(result.superseded) if result.superseded else None,
+    )
+
+
+def page_to_wire(page: DeploymentPage) -> DeploymentPageOut:
+    return DeploymentPageOut(
+        items=[record_to_wire(record) for record in page.records],
+        next_cursor=encode_cursor(page.next_after_id) if page.next_after_id is not None else None,
+    )
+
+
+def environment_to_wire(environment: Environment) -> EnvironmentOut:
+    return EnvironmentOut(
+        name=environment.name,
+        description=environment.description,
+        created_at=timestamp_to_wire(environment.created_at),
+    )
+
+
+def logical_environment_to_wire(environment: LogicalEnvironment) -> LogicalEnvironmentOut:
+    return LogicalEnvironmentOut(
+        name=environment.name, created_at=timestamp_to_wire(environment.created_at)
+    )
+
+
+def timestamp_to_wire(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds, e.g. ``2026-01-02T03:04:05.000006Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def encode_cursor(after_id: int) -> str:
+    """An opaque page cursor, so clients do not come to depend on what is inside."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{after_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The record id a cursor continues after; InvalidNameError for a cursor not ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith(_CURSOR_PREFIX):
+            return int(text.removeprefix(_CURSOR_PREFIX))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidNameError("cursor is not one this API returned", field="cursor")
+
+
+def _artifact(body: DeploymentBody) -> Artifact | None:
+    if body.reference is not None:
+        if body.repository is not None or body.digest is not None or body.tag is not None:
+            raise InvalidNameError(
+                "give either 'reference' or 'repository' with 'digest', not both",
+                field="reference",
+            )
+        reference = _field(lambda: parse_pinned_reference(body.reference or ""), "reference")
+        return _artifact_of(reference)
+    if body.repository is None and body.digest is None:
+        return None
+    if body.repository is None or body.digest is None:
+        missing = "repository" if body.repository is None else "digest"
+        raise InvalidNameError(
+            f"'{missing}' is missing: an artifact is named by repository and digest together",
+            field=missing,
+        )
+    repository = _field(lambda: parse_repository(body.repository or ""), "repository")
+    digest = _field(lambda: validate_digest(body.digest or ""), "digest")
+    if body.tag is not None:
+        # Validate the tag with the reference grammar it will be printed in.
+        _field(
+            lambda: parse_pinned_reference(f"{repository.repository}:{body.tag}@{digest}"), "tag"
+        )
+    return Artifact(repository=repository.repository, digest=digest, tag=body.tag)
+
+
+def _artifact_of(reference: ImageReference) -> Artifact:
+    assert reference.digest is not None, "parsed with parse_pinned_reference"
+    return Artifact(repository=reference.repository, digest=reference.digest, tag=reference.tag)
+
+
+def _platform(body: PlatformBody | None) -> Platform | None:
+    if body is None:
+        return None
+    for name, value in (("os", body.os), ("architecture", body.architecture)):
+        if not value or not value.isascii() or not value.replace("_", "").isalnum():
+            raise InvalidNameError(
+                f"platform {name} {value!r} must be letters, digits or '_'",
+                field=f"platform.{name}",
+            )
+    return Platform(os=body.os, architecture=body.architecture, variant=body.variant or None)
+
+
+def _field(parse: Callable[[], T], field: str) -> T:
+    """Run ``parse``; a tracking error it raises is attributed to ``field``."""
+    try:
+        return parse()
+    except TrackingError as error:
+        if error.field is None:
+            error.field = field
+        raise

@@ -1,0 +1,88 @@
+"""HTTP API errors, and the one place where every error becomes an HTTP response."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+
+import msgspec
+from aiohttp import web
+
+from imagegate.api._wire import ErrorDetail, ErrorOut
+from imagegate.tracking import (
+    AmbiguousDeploymentError,
+    ArtifactMismatchError,
+    EnvironmentExistsError,
+    StoreError,
+    StoreUnavailableError,
+    TrackingError,
+)
+
+# msgspec ends its messages with " - at `$.image.url`"; that path is the field at fault.
+_MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+
+
+class ApiError(Exception):
+    """An error of the HTTP layer itself (auth, content type, size, not found)."""
+
+    def __init__(
+        self, status: HTTPStatus, code: str, message: str, *, field: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def error_response(
+    status: HTTPStatus, code: str, message: str, *, field: str | None = None
+) -> web.Response:
+    """A JSON error body ``{"error": {"code", "message", "field"}}``."""
+    body = msgspec.json.encode(ErrorOut(error=ErrorDetail(code=code, message=message, field=field)))
+    headers = {"WWW-Authenticate": 'Bearer realm="imagegate"'} if status == 401 else None
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+# Most specific first: the first matching class decides.
+_STATUS_OF: tuple[tuple[type[Exception], HTTPStatus], ...] = (
+    (AmbiguousDeploymentError, HTTPStatus.CONFLICT),
+    (ArtifactMismatchError, HTTPStatus.CONFLICT),
+    (EnvironmentExistsError, HTTPStatus.CONFLICT),
+    (TrackingError, HTTPStatus.UNPROCESSABLE_ENTITY),
+)
+
+
+def response_for(error: Exception) -> web.Response | None:
+    """The response an error maps to, or None for an error that is a bug (a 500)."""
+    if isinstance(error, ApiError):
+        return error_response(error.status, error.code, error.message, field=error.field)
+    if isinstance(error, msgspec.ValidationError):
+        message, field = _split_msgspec_message(str(error))
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_field", message, field=field
+        )
+    if isinstance(error, TrackingError):
+        status = next(status for kind, status in _STATUS_OF if isinstance(error, kind))
+        return error_response(status, error.code, error.message, field=error.field)
+    if isinstance(error, StoreUnavailableError):
+        return error_response(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "the record store is unavailable; retry later",
+        )
+    if isinstance(error, StoreError):
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "store_error", "the record store failed"
+        )
+    return None
+
+
+def _split_msgspec_message(text: str) -> tuple[str, str | None]:
+    match = _MSGSPEC_PATH.search(text)
+    if not match:
+        return text, None
+    path = match.group("path")
+    field = path or None
+    message = text[: match.start()]
+    return (f"{field}: {message}" if field else message), field

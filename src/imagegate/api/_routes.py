@@ -1,0 +1,271 @@
+"""Handlers of the HTTP API under ``/api/v1``."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from importlib import resources
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from imagegate.api._auth import Authenticator
+from imagegate.api._body import read_json_body
+from imagegate.api._convert import (
+    decode_cursor,
+    environment_to_wire,
+    logical_environment_to_wire,
+    page_to_wire,
+    request_from_full,
+    request_from_simple,
+    result_to_wire,
+)
+from imagegate.api._errors import ApiError, error_response, response_for
+from imagegate.api._wire import (
+    DeploymentBody,
+    EnvironmentBody,
+    EnvironmentListOut,
+    LogicalEnvironmentListOut,
+    SimpleDeploymentBody,
+)
+from imagegate.auth import Scope
+from imagegate.tracking import (
+    DeploymentQuery,
+    InvalidNameError,
+    Kind,
+    Outcome,
+    Status,
+    Tracker,
+)
+
+E = TypeVar("E", bound=enum.Enum)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_CREATED_OUTCOMES = frozenset({Outcome.CREATED, Outcome.SUPERSEDED})
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+_LIST_PARAMETERS = frozenset(
+    {
+        "environment",
+        "logical_environment",
+        "deployment_name",
+        "kind",
+        "status",
+        "history",
+        "limit",
+        "cursor",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Behaviour of the HTTP API."""
+
+    max_body_bytes: int = 64 * 1024
+    """Largest accepted request body; a deployment record is well under 1 KiB."""
+    api_key_cache_ttl_s: float = 10.0
+    """How long a looked-up API key is trusted before the store is asked again.
+
+    Bounds both the store load of busy pipelines and how late a revocation bites.
+    """
+    default_logical_environment: str = "production"
+    """Logical environment of simple payloads, which name none.
+
+    ``production`` because it is the strictest: a record that names no stage is
+    judged as if it ran where it matters most.
+    """
+
+
+TRACKER = web.AppKey("tracker", Tracker)
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+API_SETTINGS = web.AppKey("api_settings", ApiSettings)
+
+
+def add_api_routes(app: web.Application) -> None:
+    """Register the ``/api/v1`` routes on ``app``; their dependencies come from its AppKeys."""
+    app.router.add_get("/api/v1/openapi.json", openapi_document)
+    app.router.add_post("/api/v1/deployments", _requires(Scope.WRITE, record_deployment))
+    app.router.add_get("/api/v1/deployments", _requires(Scope.READ, list_deployments))
+    app.router.add_post("/api/v1/environments", _requires(Scope.WRITE, create_environment))
+    app.router.add_get("/api/v1/environments", _requires(Scope.READ, list_environments))
+    app.router.add_get("/api/v1/environments/{name}", _requires(Scope.READ, get_environment))
+    app.router.add_get(
+        "/api/v1/logical-environments", _requires(Scope.READ, list_logical_environments)
+    )
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into a JSON body with a code, never a stack trace."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        code = error.reason.lower().replace(" ", "_")
+        return error_response(HTTPStatus(error.status), code, error.reason)
+    except Exception as error:
+        response = response_for(error)
+        if response is None:
+            raise
+        return response
+
+
+async def record_deployment(request: web.Request) -> web.Response:
+    """POST /api/v1/deployments: the simple payload or the full form."""
+    settings = request.app[API_SETTINGS]
+    tracker = request.app[TRACKER]
+    body = await read_json_body(request, limit=settings.max_body_bytes)
+    document = _decode_object(body)
+    if "image" in document:
+        simple = msgspec.convert(document, SimpleDeploymentBody)
+        record_request = await request_from_simple(
+            simple,
+            tracker=tracker,
+            logical_environment=settings.default_logical_environment,
+        )
+    else:
+        record_request = request_from_full(msgspec.convert(document, DeploymentBody))
+    result = await tracker.record(record_request)
+    status = HTTPStatus.CREATED if result.outcome in _CREATED_OUTCOMES else HTTPStatus.OK
+    return _json(result_to_wire(result), status=status)
+
+
+async def list_deployments(request: web.Request) -> web.Response:
+    """GET /api/v1/deployments: active records, or all with ``history=true``."""
+    query = deployment_query_from(request.query)
+    page = await request.app[TRACKER].list_deployments(query)
+    return _json(page_to_wire(page))
+
+
+async def create_environment(request: web.Request) -> web.Response:
+    """POST /api/v1/environments."""
+    body = await read_json_body(request, limit=request.app[API_SETTINGS].max_body_bytes)
+    payload = msgspec.convert(_decode_object(body), EnvironmentBody)
+    environment = await request.app[TRACKER].create_environment(
+        payload.name, description=payload.description
+    )
+    return _json(environment_to_wire(environment), status=HTTPStatus.CREATED)
+
+
+async def list_environments(request: web.Request) -> web.Response:
+    """GET /api/v1/environments."""
+    environments = await request.app[TRACKER].list_environments()
+    return _json(EnvironmentListOut(items=[environment_to_wire(e) for e in environments]))
+
+
+async def get_environment(request: web.Request) -> web.Response:
+    """GET /api/v1/environments/{name}."""
+    name = request.match_info["name"]
+    environment = await request.app[TRACKER].get_environment(name)
+    if environment is None:
+        raise ApiError(
+            HTTPStatus.NOT_FOUND, "environment_not_found", f"environment {name!r} does not exist"
+        )
+    return _json(environment_to_wire(environment))
+
+
+async def list_logical_environments(request: web.Request) -> web.Response:
+    """GET /api/v1/logical-environments."""
+    environments = await request.app[TRACKER].list_logical_environments()
+    return _json(
+        LogicalEnvironmentListOut(items=[logical_environment_to_wire(e) for e in environments])
+    )
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """GET /api/v1/openapi.json: public, so that clients can be generated without a key."""
+    return web.Response(body=load_openapi_document(), content_type="application/json")
+
+
+def load_openapi_document() -> bytes:
+    """The OpenAPI 3 document shipped in the package."""
+    return resources.files("imagegate.api").joinpath("openapi.json").read_bytes()
+
+
+def deployment_query_from(parameters: Mapping[str, str]) -> DeploymentQuery:
+    """Validated listing filters from query parameters (or CLI options)."""
+    unknown = sorted(set(parameters) - _LIST_PARAMETERS)
+    if unknown:
+        raise InvalidNameError(
+            f"unknown query parameter {unknown[0]!r}; known: {', '.join(sorted(_LIST_PARAMETERS))}",
+            field=unknown[0],
+        )
+    cursor = parameters.get("cursor")
+    return DeploymentQuery(
+        environment=parameters.get("environment"),
+        logical_environment=parameters.get("logical_environment"),
+        deployment_name=parameters.get("deployment_name"),
+        kind=_enum_parameter(parameters, "kind", Kind),
+        status=_enum_parameter(parameters, "status", Status),
+        history=_bool_parameter(parameters, "history"),
+        limit=_int_parameter(parameters, "limit", default=100),
+        after_id=decode_cursor(cursor) if cursor else None,
+    )
+
+
+def _requires(scope: Scope, handler: Handler) -> Handler:
+    async def authorized(request: web.Request) -> web.StreamResponse:
+        await request.app[AUTHENTICATOR].authorize(request.headers.get("Authorization"), scope)
+        return await handler(request)
+
+    authorized.__name__ = handler.__name__
+    authorized.__doc__ = handler.__doc__
+    return authorized
+
+
+def _decode_object(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST, "invalid_json", f"the request body is not valid JSON: {error}"
+        ) from None
+    if not isinstance(document, dict):
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            f"the request body must be a JSON object, not {type(document).__name__}",
+        )
+    return document
+
+
+def _enum_parameter(parameters: Mapping[str, str], name: str, kind: type[E]) -> E | None:
+    value = parameters.get(name)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in kind)
+        raise InvalidNameError(f"{name} must be one of {allowed}", field=name) from None
+
+
+def _bool_parameter(parameters: Mapping[str, str], name: str) -> bool:
+    value = parameters.get(name, "false").lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidNameError(f"{name} must be true or false", field=name)
+
+
+def _int_parameter(parameters: Mapping[str, str], name: str, *, default: int) -> int:
+    value = parameters.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidNameError(f"{name} must be a whole number", field=name) from None
+
+
+def _json(value: msgspec.Struct, *, status: int = HTTPStatus.OK) -> web.Response:
+    return web.Response(
+        body=msgspec.json.encode(value), status=status, content_type="application/json"
+    )

@@ -1,0 +1,124 @@
+"""Wire formats of the HTTP API, as msgspec Structs: decoding validates them.
+
+Unknown fields are refused, so a misspelt field (``enviroment``) is an error
+rather than a silently applied default.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from imagegate.tracking import Kind
+
+
+class PlatformBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False):
+    """OS/architecture/variant the image runs on."""
+
+    os: str = "linux"
+    architecture: str = "amd64"
+    variant: str | None = None
+
+
+class SimpleImageBody(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+    """``host/repo[:tag]@sha256:…``: the digest is required."""
+    name: str | None = None
+    """Deployment name; defaults to the repository, must be unique per repository."""
+
+
+class SimpleEnvironmentBody(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+
+
+class SimpleDeploymentBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The simple payload: an image, where it runs, on which platform."""
+
+    image: SimpleImageBody
+    environment: SimpleEnvironmentBody | None = None
+    platform: PlatformBody | None = None
+
+
+class DeploymentBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The full form: every part of the key said explicitly."""
+
+    environment: str
+    logical_environment: str
+    deployment_name: str
+    kind: Kind = Kind.CONTAINER_IMAGE
+    reference: str | None = None
+    """``repo[:tag]@digest``; or give ``repository`` and ``digest`` (and ``tag``)."""
+    repository: str | None = None
+    digest: str | None = None
+    tag: str | None = None
+    platform: PlatformBody | None = None
+    """Container images default to linux/amd64; Helm charts have none."""
+    status: Literal["deployed", "decommissioned"] = "deployed"
+
+
+class EnvironmentBody(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    description: str = ""
+
+
+class ArtifactOut(msgspec.Struct):
+    repository: str
+    digest: str
+    tag: str | None
+    reference: str
+
+
+class DeploymentRecordOut(msgspec.Struct):
+    id: int
+    environment: str
+    logical_environment: str
+    deployment_name: str
+    kind: str
+    artifact: ArtifactOut
+    platform: PlatformBody | None
+    status: str
+    created_at: str
+    updated_at: str
+    last_seen_at: str
+    superseded_by: int | None
+
+
+class RecordResultOut(msgspec.Struct):
+    outcome: str
+    record: DeploymentRecordOut | None
+    superseded: DeploymentRecordOut | None
+
+
+class DeploymentPageOut(msgspec.Struct):
+    items: list[DeploymentRecordOut]
+    next_cursor: str | None
+
+
+class EnvironmentOut(msgspec.Struct):
+    name: str
+    description: str
+    created_at: str
+
+
+class EnvironmentListOut(msgspec.Struct):
+    items: list[EnvironmentOut]
+
+
+class LogicalEnvironmentOut(msgspec.Struct):
+    name: str
+    created_at: str
+
+
+class LogicalEnvironmentListOut(msgspec.Struct):
+    items: list[LogicalEnvironmentOut]
+
+
+class ErrorDetail(msgspec.Struct, omit_defaults=True):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(msgspec.Struct):
+    error: ErrorDetail

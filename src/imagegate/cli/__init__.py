@@ -1,0 +1,89 @@
+"""``imagegate`` command line: a thin layer over the tracking core or a remote server.
+
+Exit codes: 0 success; 1 the request was refused (invalid input, conflict, not
+found); 2 usage error; 3 the store or server is unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from imagegate.cli._backend import Backend, CliError, LocalBackend, RemoteBackend
+from imagegate.cli._commands import COMMANDS, LOCAL_ONLY_COMMANDS
+from imagegate.cli._parser import build_parser
+from imagegate.cli._serve import run_serve
+from imagegate.server import SettingsError
+from imagegate.store import StoreUrlError
+from imagegate.tracking import StoreError, TrackingError
+
+EXIT_REFUSED = 1
+EXIT_UNAVAILABLE = 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    arguments = build_parser().parse_args(argv)
+    try:
+        output = _execute(arguments)
+    except KeyboardInterrupt:
+        return 130
+    except _REPORTED_ERRORS as error:
+        message, exit_code = _describe(error)
+        first_line = message.strip().splitlines()[0] if message.strip() else "failed"
+        print(f"imagegate: error: {first_line}", file=sys.stderr)
+        return exit_code
+    if output:
+        print(output)
+    return 0
+
+
+_REPORTED_ERRORS = (CliError, TrackingError, StoreUrlError, SettingsError, StoreError)
+
+
+def _describe(error: Exception) -> tuple[str, int]:
+    if isinstance(error, CliError):
+        return error.message, error.exit_code
+    if isinstance(error, TrackingError):
+        return error.message, EXIT_REFUSED
+    if isinstance(error, StoreError):
+        return str(error), EXIT_UNAVAILABLE
+    return str(error), EXIT_REFUSED
+
+
+def _execute(arguments: argparse.Namespace) -> str | None:
+    if arguments.command_name == "serve":
+        run_serve(arguments)
+        return None
+    return asyncio.run(_run(arguments.command_name, arguments))
+
+
+async def _run(command: str, arguments: argparse.Namespace) -> str | None:
+    handler = COMMANDS[command]
+    backend = await _backend(command, arguments)
+    try:
+        return await handler(arguments, backend)
+    finally:
+        if backend is not None:
+            await backend.close()
+
+
+async def _backend(command: str, arguments: argparse.Namespace) -> Backend | None:
+    if command in LOCAL_ONLY_COMMANDS:
+        if arguments.server:
+            raise CliError(f"'{command.replace('.', ' ')}' works on the local store only")
+        return None
+    if arguments.server:
+        if not arguments.server.startswith(("http://", "https://")):
+            raise CliError(f"--server must be an http:// or https:// URL, not {arguments.server!r}")
+        token = os.environ.get("IMAGEGATE_TOKEN")
+        if not token:
+            raise CliError("set IMAGEGATE_TOKEN to an API key to use --server")
+        return RemoteBackend(arguments.server, token=token, ca_file=arguments.ca_file)
+    return await LocalBackend.open(arguments.store)
+
+
+__all__ = ["main"]

@@ -1,0 +1,176 @@
+"""Where CLI commands act: the local store, or a remote imagegate server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from typing import Protocol, TypeVar
+
+import msgspec
+
+from imagegate.api import (
+    DeploymentBody,
+    DeploymentPageOut,
+    EnvironmentBody,
+    EnvironmentOut,
+    RecordResultOut,
+    deployment_query_from,
+    environment_to_wire,
+    page_to_wire,
+    request_from_full,
+    result_to_wire,
+)
+from imagegate.store import open_store
+from imagegate.tracking import Tracker
+
+T = TypeVar("T")
+
+_TIMEOUT_S = 30.0
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr, with the process exit code."""
+
+    def __init__(self, message: str, *, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+class Backend(Protocol):
+    """Operations the CLI runs, answered in the HTTP API's wire formats."""
+
+    async def record(self, body: DeploymentBody) -> RecordResultOut: ...
+
+    async def list_deployments(self, parameters: Mapping[str, str]) -> DeploymentPageOut: ...
+
+    async def create_environment(self, body: EnvironmentBody) -> EnvironmentOut: ...
+
+    async def list_environments(self) -> list[EnvironmentOut]: ...
+
+    async def get_environment(self, name: str) -> EnvironmentOut | None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalBackend:
+    """Acts on the store directly, through the same tracker as the server."""
+
+    def __init__(self, tracker: Tracker, closer: _Closable) -> None:
+        self._tracker = tracker
+        self._closer = closer
+
+    @classmethod
+    async def open(cls, store_url: str) -> LocalBackend:
+        store = await open_store(store_url)
+        return cls(Tracker(store), store)
+
+    async def record(self, body: DeploymentBody) -> RecordResultOut:
+        return result_to_wire(await self._tracker.record(request_from_full(body)))
+
+    async def list_deployments(self, parameters: Mapping[str, str]) -> DeploymentPageOut:
+        page = await self._tracker.list_deployments(deployment_query_from(parameters))
+        return page_to_wire(page)
+
+    async def create_environment(self, body: EnvironmentBody) -> EnvironmentOut:
+        environment = await self._tracker.create_environment(
+            body.name, description=body.description
+        )
+        return environment_to_wire(environment)
+
+    async def list_environments(self) -> list[EnvironmentOut]:
+        return [environment_to_wire(e) for e in await self._tracker.list_environments()]
+
+    async def get_environment(self, name: str) -> EnvironmentOut | None:
+        environment = await self._tracker.get_environment(name)
+        return environment_to_wire(environment) if environment else None
+
+    async def close(self) -> None:
+        await self._closer.close()
+
+
+class RemoteBackend:
+    """Acts through an imagegate server's HTTP API with a bearer token."""
+
+    def __init__(self, server: str, *, token: str | None, ca_file: str | None = None) -> None:
+        self._server = server.rstrip("/")
+        self._token = token
+        self._ssl = ssl.create_default_context(cafile=ca_file) if ca_file else None
+
+    async def record(self, body: DeploymentBody) -> RecordResultOut:
+        return self._call("POST", "/api/v1/deployments", RecordResultOut, body=body)
+
+    async def list_deployments(self, parameters: Mapping[str, str]) -> DeploymentPageOut:
+        query = urllib.parse.urlencode(parameters)
+        return self._call("GET", f"/api/v1/deployments?{query}", DeploymentPageOut)
+
+    async def create_environment(self, body: EnvironmentBody) -> EnvironmentOut:
+        return self._call("POST", "/api/v1/environments", EnvironmentOut, body=body)
+
+    async def list_environments(self) -> list[EnvironmentOut]:
+        listing = self._call("GET", "/api/v1/environments", _EnvironmentList)
+        return listing.items
+
+    async def get_environment(self, name: str) -> EnvironmentOut | None:
+        path = f"/api/v1/environments/{urllib.parse.quote(name, safe='')}"
+        try:
+            return self._call("GET", path, EnvironmentOut)
+        except _NotFoundError:
+            return None
+
+    async def close(self) -> None:
+        return None
+
+    def _call(
+        self, method: str, path: str, answer: type[T], *, body: msgspec.Struct | None = None
+    ) -> T:
+        # The CLI makes one call at a time, so a blocking client inside the coroutine is fine.
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        data = None
+        if body is not None:
+            data = msgspec.json.encode(body)
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(  # noqa: S310 - the URL scheme is checked in main
+            self._server + path, data=data, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(  # noqa: S310
+                request, timeout=_TIMEOUT_S, context=self._ssl
+            ) as response:
+                return msgspec.json.decode(response.read(), type=answer)
+        except urllib.error.HTTPError as error:
+            raise _http_error(error) from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise CliError(f"cannot reach {self._server}: {reason}", exit_code=3) from None
+        except msgspec.DecodeError as error:
+            raise CliError(f"unexpected answer from {self._server}: {error}") from None
+
+
+class _Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+class _EnvironmentList(msgspec.Struct):
+    items: list[EnvironmentOut]
+
+
+class _NotFoundError(CliError):
+    pass
+
+
+def _http_error(error: urllib.error.HTTPError) -> CliError:
+    try:
+        detail = json.loads(error.read())["error"]
+        message = str(detail["message"])
+    except (ValueError, KeyError, TypeError):
+        message = f"HTTP {error.code} {error.reason}"
+    if error.code == 404:
+        return _NotFoundError(message)
+    return CliError(message, exit_code=3 if error.code >= 500 else 1)

@@ -1,0 +1,161 @@
+"""The CLI's sub-commands: arguments in, rendered text out."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+
+from imagegate.api import DeploymentBody, DeploymentRecordOut, EnvironmentBody, PlatformBody
+from imagegate.auth import Scope, issue_key
+from imagegate.cli._backend import Backend, CliError
+from imagegate.cli._output import (
+    render_document,
+    render_environment,
+    render_environments,
+    render_records,
+    render_result,
+)
+from imagegate.store import open_store
+from imagegate.tracking import MAX_PAGE_SIZE, Kind, utc_now
+
+Command = Callable[[argparse.Namespace, Backend | None], Awaitable[str | None]]
+
+
+async def record_deployment(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    if arguments.oci_ref is None and arguments.name is None and arguments.status == "deployed":
+        raise CliError("name the artifact: --oci-ref REPO[:TAG]@DIGEST, or --name REPO --digest …")
+    if arguments.oci_ref is not None and (arguments.digest or arguments.tag):
+        raise CliError("--digest and --tag go with --name, not with --oci-ref")
+    if (arguments.name is None) != (arguments.digest is None):
+        raise CliError("--name and --digest go together")
+    platform = None
+    if arguments.os or arguments.arch or arguments.variant:
+        platform = PlatformBody(
+            os=arguments.os or "linux",
+            architecture=arguments.arch or "amd64",
+            variant=arguments.variant,
+        )
+    body = DeploymentBody(
+        environment=arguments.env,
+        logical_environment=arguments.logical_env,
+        deployment_name=arguments.deployment_name,
+        kind=Kind(arguments.kind),
+        reference=arguments.oci_ref,
+        repository=arguments.name,
+        digest=arguments.digest,
+        tag=arguments.tag,
+        platform=platform,
+        status=arguments.status,
+    )
+    return render_result(await backend.record(body), arguments.output)
+
+
+async def list_deployments(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    if arguments.limit is not None and arguments.limit < 1:
+        raise CliError("--limit must be at least 1")
+    filters = {
+        "environment": arguments.env,
+        "logical_environment": arguments.logical_env,
+        "deployment_name": arguments.deployment_name,
+        "kind": arguments.kind,
+        "status": arguments.status,
+    }
+    parameters = {name: value for name, value in filters.items() if value is not None}
+    if arguments.history:
+        parameters["history"] = "true"
+    wanted = arguments.limit
+    records: list[DeploymentRecordOut] = []
+    while True:
+        page_size = min(MAX_PAGE_SIZE, wanted - len(records)) if wanted else MAX_PAGE_SIZE
+        page = await backend.list_deployments({**parameters, "limit": str(page_size)})
+        records.extend(page.items)
+        if page.next_cursor is None or (wanted and len(records) >= wanted):
+            break
+        parameters["cursor"] = page.next_cursor
+    return render_records(records, arguments.output)
+
+
+async def create_environment(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    body = EnvironmentBody(name=arguments.name, description=arguments.description)
+    return render_environment(await backend.create_environment(body), arguments.output)
+
+
+async def list_environments(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    return render_environments(await backend.list_environments(), arguments.output)
+
+
+async def describe_environment(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    environment = await backend.get_environment(arguments.name)
+    if environment is None:
+        raise CliError(f"environment {arguments.name!r} does not exist")
+    return render_environment(environment, arguments.output)
+
+
+async def create_api_key(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    store = await open_store(arguments.store)
+    try:
+        issued = issue_key(
+            name=arguments.name,
+            scopes=frozenset(Scope(scope) for scope in arguments.scope),
+            now=utc_now(),
+        )
+        await store.add_api_key(issued.key)
+    finally:
+        await store.close()
+    # The token goes to stdout alone so that scripts can capture it; it is never shown again.
+    return issued.token
+
+
+async def list_api_keys(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    store = await open_store(arguments.store)
+    try:
+        keys = await store.list_api_keys()
+    finally:
+        await store.close()
+    described: list[dict[str, str | list[str] | None]] = [
+        {
+            "key_id": key.key_id,
+            "name": key.name,
+            "scopes": sorted(key.scopes),
+            "created_at": key.created_at.isoformat(),
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        }
+        for key in keys
+    ]
+    if arguments.output != "table":
+        return render_document(described, arguments.output)
+    lines = [f"{'KEY ID':<14}{'SCOPES':<12}{'STATE':<9}NAME"]
+    for key in keys:
+        state = "revoked" if key.revoked_at else "active"
+        scopes = ",".join(sorted(key.scopes))
+        lines.append(f"{key.key_id:<14}{scopes:<12}{state:<9}{key.name}")
+    return "\n".join(lines)
+
+
+async def revoke_api_key(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    store = await open_store(arguments.store)
+    try:
+        revoked = await store.revoke_api_key(arguments.key_id, now=utc_now())
+    finally:
+        await store.close()
+    if not revoked:
+        raise CliError(f"no active API key with id {arguments.key_id!r}")
+    return f"revoked {arguments.key_id}"
+
+
+COMMANDS: dict[str, Command] = {
+    "deployment.record": record_deployment,
+    "deployment.list": list_deployments,
+    "environment.create": create_environment,
+    "environment.list": list_environments,
+    "environment.describe": describe_environment,
+    "apikey.create": create_api_key,
+    "apikey.list": list_api_keys,
+    "apikey.revoke": revoke_api_key,
+}
+LOCAL_ONLY_COMMANDS = frozenset({"apikey.create", "apikey.list", "apikey.revoke"})

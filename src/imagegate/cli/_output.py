@@ -1,0 +1,105 @@
+"""Rendering CLI results as a table, JSON or YAML."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import yaml
+
+from imagegate.api import DeploymentRecordOut, EnvironmentOut, RecordResultOut
+
+FORMATS = ("table", "json", "yaml")
+
+
+def render_document(value: object, output: str) -> str:
+    """``value`` (a wire struct or list of them) as JSON or YAML."""
+    builtins = msgspec.to_builtins(value)
+    if output == "yaml":
+        return yaml.safe_dump(builtins, sort_keys=False).rstrip("\n")
+    return json.dumps(builtins, indent=2)
+
+
+def render_records(records: Sequence[DeploymentRecordOut], output: str) -> str:
+    if output != "table":
+        return render_document(list(records), output)
+    rows = [
+        [
+            str(record.id),
+            record.environment,
+            record.logical_environment,
+            record.deployment_name,
+            record.kind,
+            record.artifact.reference,
+            _platform(record),
+            record.status,
+            record.last_seen_at,
+        ]
+        for record in records
+    ]
+    header = [
+        "ID",
+        "ENVIRONMENT",
+        "LOGICAL ENV",
+        "DEPLOYMENT",
+        "KIND",
+        "ARTIFACT",
+        "PLATFORM",
+        "STATUS",
+        "LAST SEEN",
+    ]
+    return _table(header, rows)
+
+
+def render_environments(environments: Sequence[EnvironmentOut], output: str) -> str:
+    if output != "table":
+        return render_document(list(environments), output)
+    rows = [[e.name, e.description, e.created_at] for e in environments]
+    return _table(["NAME", "DESCRIPTION", "CREATED"], rows)
+
+
+def render_environment(environment: EnvironmentOut, output: str) -> str:
+    if output != "table":
+        return render_document(environment, output)
+    return "\n".join(
+        [
+            f"Name:        {environment.name}",
+            f"Description: {environment.description}",
+            f"Created:     {environment.created_at}",
+        ]
+    )
+
+
+def render_result(result: RecordResultOut, output: str) -> str:
+    if output != "table":
+        return render_document(result, output)
+    record = result.record
+    if record is None:
+        return f"{result.outcome}: nothing was deployed under this key"
+    where = f"{record.environment}/{record.logical_environment}"
+    line = (
+        f"{result.outcome}: record {record.id} {record.status} "
+        f"({record.deployment_name} in {where}: {record.artifact.reference})"
+    )
+    if result.superseded is not None:
+        line += f"; record {result.superseded.id} superseded"
+    return line
+
+
+def _platform(record: DeploymentRecordOut) -> str:
+    platform = record.platform
+    if platform is None:
+        return "-"
+    text = f"{platform.os}/{platform.architecture}"
+    return f"{text}/{platform.variant}" if platform.variant else text
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [header, *rows]
+    ]
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,187 @@
+"""The argument grammar of the ``imagegate`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from imagegate import __version__
+from imagegate.auth import Scope
+from imagegate.cli._output import FORMATS
+from imagegate.store import DEFAULT_STORE_URL
+from imagegate.tracking import Kind
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every sub-command; ``command_name`` says which one was chosen."""
+    # Connection options are accepted before or after the sub-command.
+    connection = _connection_options(suppress_defaults=True)
+    parser = argparse.ArgumentParser(
+        prog="imagegate",
+        description="Admission control and deployment tracking for container images.",
+        parents=[_connection_options(suppress_defaults=False)],
+    )
+    parser.add_argument("--version", action="version", version=f"imagegate {__version__}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
+
+    deployment = groups.add_parser("deployment", help="record and list deployments")
+    deployment_commands = deployment.add_subparsers(dest="deployment_action", required=True)
+    _add_record(deployment_commands, connection)
+    _add_list(deployment_commands, connection)
+
+    environment = groups.add_parser("environment", help="manage environments")
+    environment_commands = environment.add_subparsers(dest="environment_action", required=True)
+    create = _leaf(environment_commands, "create", "create an environment", connection)
+    create.add_argument("--name", required=True, help="e.g. a cluster name: k8s-east")
+    create.add_argument("--description", default="", help="what the environment is")
+    _output_option(create)
+    listing = _leaf(environment_commands, "list", "list environments", connection)
+    _output_option(listing)
+    describe = _leaf(environment_commands, "describe", "show one environment", connection)
+    describe.add_argument("name", help="environment name")
+    _output_option(describe)
+
+    apikey = groups.add_parser("apikey", help="manage API keys (local store only)")
+    apikey_commands = apikey.add_subparsers(dest="apikey_action", required=True)
+    key_create = _leaf(apikey_commands, "create", "create a key; prints its token once", connection)
+    key_create.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        choices=[s.value for s in Scope],
+        help="repeat for several scopes (read: list; write: record)",
+    )
+    key_create.add_argument("--name", default="", help="who or what uses the key")
+    key_list = _leaf(apikey_commands, "list", "list keys (never their tokens)", connection)
+    _output_option(key_list)
+    revoke = _leaf(apikey_commands, "revoke", "revoke a key", connection)
+    revoke.add_argument("key_id", help="the key id shown by 'apikey list'")
+
+    serve = groups.add_parser("serve", help="run the server", parents=[connection])
+    serve.set_defaults(command_name="serve")
+    serve.add_argument(
+        "--listen",
+        default=None,
+        metavar="HOST:PORT",
+        help="default 127.0.0.1:8080, or 0.0.0.0:8443 with TLS",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        default=os.environ.get("IMAGEGATE_TLS_CERT"),
+        metavar="FILE",
+        help="PEM certificate chain (env IMAGEGATE_TLS_CERT)",
+    )
+    serve.add_argument(
+        "--tls-key",
+        default=os.environ.get("IMAGEGATE_TLS_KEY"),
+        metavar="FILE",
+        help="PEM private key (env IMAGEGATE_TLS_KEY)",
+    )
+    serve.add_argument(
+        "--auto-create-environments",
+        action="store_true",
+        help="create unknown environments on first record instead of refusing",
+    )
+    serve.add_argument(
+        "--default-logical-env",
+        default="production",
+        metavar="NAME",
+        help="logical environment of records that name none (production)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default=os.environ.get("IMAGEGATE_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+    )
+    return parser
+
+
+def _add_record(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    connection: argparse.ArgumentParser,
+) -> None:
+    record = _leaf(commands, "record", "record a deployment (or its decommissioning)", connection)
+    record.add_argument("--env", required=True, help="environment, e.g. k8s-east")
+    record.add_argument("--logical-env", required=True, help="e.g. staging, production")
+    record.add_argument("--deployment-name", required=True, help="e.g. api-server")
+    record.add_argument(
+        "--kind", default=Kind.CONTAINER_IMAGE.value, choices=[k.value for k in Kind]
+    )
+    artifact = record.add_mutually_exclusive_group()
+    artifact.add_argument(
+        "--oci-ref", metavar="REPO[:TAG]@DIGEST", help="the artifact as one reference"
+    )
+    artifact.add_argument(
+        "--name", metavar="REPO", help="the artifact's repository (with --digest)"
+    )
+    record.add_argument("--digest", metavar="sha256:…", help="the artifact's digest (with --name)")
+    record.add_argument("--tag", help="the tag deployed, for reading only (with --name)")
+    record.add_argument("--os", default=None, help="platform OS (default linux for images)")
+    record.add_argument("--arch", default=None, help="platform architecture (default amd64)")
+    record.add_argument("--variant", default=None, help="platform variant, e.g. v8")
+    record.add_argument("--status", default="deployed", choices=["deployed", "decommissioned"])
+    _output_option(record)
+
+
+def _add_list(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    connection: argparse.ArgumentParser,
+) -> None:
+    listing = _leaf(
+        commands, "list", "list what runs where (active records only by default)", connection
+    )
+    listing.add_argument("--env", help="only this environment")
+    listing.add_argument("--logical-env", help="only this logical environment")
+    listing.add_argument("--deployment-name", help="only this deployment")
+    listing.add_argument("--kind", choices=[k.value for k in Kind])
+    listing.add_argument("--status", choices=["deployed", "superseded", "decommissioned"])
+    listing.add_argument(
+        "--history", action="store_true", help="include superseded and decommissioned records"
+    )
+    listing.add_argument(
+        "--limit", type=int, default=None, help="at most this many records (default: all)"
+    )
+    _output_option(listing)
+
+
+def _leaf(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    text: str,
+    connection: argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=text, description=text, parents=[connection])
+    group = commands.dest.removesuffix("_action")
+    parser.set_defaults(command_name=f"{group}.{name}")
+    return parser
+
+
+def _output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", choices=FORMATS, default="table")
+
+
+def _connection_options(*, suppress_defaults: bool) -> argparse.ArgumentParser:
+    def default(value: str | None) -> str | None:
+        return argparse.SUPPRESS if suppress_defaults else value
+
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--store",
+        default=default(os.environ.get("IMAGEGATE_STORE", DEFAULT_STORE_URL)),
+        metavar="URL",
+        help=f"local store (env IMAGEGATE_STORE; default {DEFAULT_STORE_URL})",
+    )
+    options.add_argument(
+        "--server",
+        default=default(os.environ.get("IMAGEGATE_SERVER")),
+        metavar="URL",
+        help="act through this imagegate server instead, with the API key in IMAGEGATE_TOKEN "
+        "(env IMAGEGATE_SERVER)",
+    )
+    options.add_argument(
+        "--ca-file",
+        default=default(os.environ.get("IMAGEGATE_CA_FILE")),
+        metavar="FILE",
+        help="CA bundle to verify the server's certificate (env IMAGEGATE_CA_FILE)",
+    )
+    return options

@@ -1,0 +1,65 @@
+"""Settings of the ``imagegate serve`` process."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imagegate.api import ApiSettings
+from imagegate.store import DEFAULT_STORE_URL
+from imagegate.tracking import TrackerSettings
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work together; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Where and how the server listens, and what it serves from."""
+
+    host: str = "127.0.0.1"
+    """Address to bind; without TLS only a loopback address is allowed."""
+    port: int = 8080
+    """TCP port to bind; 0 picks a free one."""
+    tls_cert: Path | None = None
+    """PEM certificate chain; TLS is on when this and ``tls_key`` are set."""
+    tls_key: Path | None = None
+    """PEM private key of ``tls_cert``."""
+    store_url: str = DEFAULT_STORE_URL
+    """Where records live, e.g. ``sqlite:///var/lib/imagegate/imagegate.db``."""
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    """How unknown environments are treated."""
+    api: ApiSettings = field(default_factory=ApiSettings)
+    """Behaviour of the HTTP API."""
+    shutdown_timeout_s: float = 10.0
+    """How long in-flight requests may finish after SIGTERM."""
+
+    @property
+    def tls(self) -> bool:
+        """Whether the server speaks TLS."""
+        return self.tls_cert is not None
+
+    def validate(self) -> ServerSettings:
+        """Return self if the settings can work, else raise SettingsError."""
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise SettingsError("--tls-cert and --tls-key go together")
+        if not self.tls and not is_loopback(self.host):
+            raise SettingsError(
+                f"refusing plain HTTP on {self.host}: API keys would cross the network in "
+                "clear text; give --tls-cert and --tls-key, or listen on 127.0.0.1"
+            )
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"port {self.port} is not a TCP port")
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,100 @@
+"""Versioned schema of the embedded SQLite store.
+
+Migrations are append-only: a released migration is never edited, a change is a
+new entry. Each runs in its own transaction with the schema version it reaches.
+"""
+
+from __future__ import annotations
+
+from imagegate.tracking import DEFAULT_ENVIRONMENT, DEFAULT_LOGICAL_ENVIRONMENTS
+
+_SEED_ROWS = "\n".join(
+    [
+        *(
+            f"INSERT INTO logical_environments (name, created_at) VALUES ('{name}', :now);"
+            for name in DEFAULT_LOGICAL_ENVIRONMENTS
+        ),
+        "INSERT INTO environments (name, description, created_at) VALUES "
+        f"('{DEFAULT_ENVIRONMENT}', 'default environment of records that name none', :now);",
+    ]
+)
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: environments, deployment records, API keys.
+    """
+    CREATE TABLE environments (
+        name        TEXT PRIMARY KEY,
+        description TEXT NOT NULL DEFAULT '',
+        created_at  TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE logical_environments (
+        name       TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE deployments (
+        id                    INTEGER PRIMARY KEY AUTOINCREMENT,
+        environment           TEXT NOT NULL REFERENCES environments (name),
+        logical_environment   TEXT NOT NULL REFERENCES logical_environments (name),
+        deployment_name       TEXT NOT NULL,
+        kind                  TEXT NOT NULL CHECK (kind IN ('CONTAINER_IMAGE', 'HELM_CHART')),
+        repository            TEXT NOT NULL,
+        digest                TEXT NOT NULL,
+        tag                   TEXT,
+        platform_os           TEXT,
+        platform_architecture TEXT,
+        platform_variant      TEXT,
+        status                TEXT NOT NULL
+                              CHECK (status IN ('deployed', 'superseded', 'decommissioned')),
+        created_at            TEXT NOT NULL,
+        updated_at            TEXT NOT NULL,
+        last_seen_at          TEXT NOT NULL,
+        superseded_by         INTEGER REFERENCES deployments (id)
+    );
+
+    -- The invariant, held by the database: one deployed record per key.
+    CREATE UNIQUE INDEX deployments_one_deployed_per_key
+        ON deployments (environment, logical_environment, deployment_name, kind)
+        WHERE status = 'deployed';
+
+    -- History of one key, and "which names deploy this repository" lookups.
+    CREATE INDEX deployments_by_key
+        ON deployments (environment, logical_environment, deployment_name, kind, id);
+    CREATE INDEX deployments_deployed_by_repository
+        ON deployments (environment, logical_environment, kind, repository)
+        WHERE status = 'deployed';
+    -- Listing active records newest first without scanning history.
+    CREATE INDEX deployments_by_status ON deployments (status, id);
+
+    -- History is an audit trail: rows are never deleted, their identity never edited,
+    -- and only a deployed record changes status (to superseded or decommissioned).
+    CREATE TRIGGER deployments_never_deleted BEFORE DELETE ON deployments
+    BEGIN
+        SELECT RAISE(ABORT, 'deployment records are history and are never deleted');
+    END;
+    CREATE TRIGGER deployments_identity_immutable
+    BEFORE UPDATE OF id, environment, logical_environment, deployment_name, kind, repository,
+                     digest, tag, platform_os, platform_architecture, platform_variant,
+                     created_at
+    ON deployments
+    BEGIN
+        SELECT RAISE(ABORT, 'the identity of a deployment record never changes');
+    END;
+    CREATE TRIGGER deployments_status_moves_forward BEFORE UPDATE OF status ON deployments
+    WHEN NEW.status <> OLD.status AND (OLD.status <> 'deployed' OR NEW.status = 'deployed')
+    BEGIN
+        SELECT RAISE(ABORT, 'only a deployed record changes status, and never back');
+    END;
+
+    CREATE TABLE api_keys (
+        key_id      TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        scopes      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    ) WITHOUT ROWID;
+    """
+    + _SEED_ROWS,
+)

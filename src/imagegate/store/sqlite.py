@@ -1,0 +1,453 @@
+"""Embedded store on one SQLite file: the default, needing no other server.
+
+One connection lives on one dedicated thread, so the event loop never blocks on
+disk and SQLite never sees the connection from two threads. Every write runs in
+``BEGIN IMMEDIATE``: it takes the file's write lock before reading the deployed
+record, so writers in other processes sharing the file are serialised and the
+read-decide-write of a recording is atomic. WAL lets readers go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from imagegate.auth import ApiKey, Scope
+from imagegate.store._sqlite_schema import MIGRATIONS
+from imagegate.store._timestamps import format_timestamp, parse_timestamp
+from imagegate.tracking import (
+    Artifact,
+    DeploymentKey,
+    DeploymentPage,
+    DeploymentQuery,
+    DeploymentRecord,
+    Environment,
+    EnvironmentExistsError,
+    Kind,
+    LogicalEnvironment,
+    Platform,
+    RecordRequest,
+    RecordResult,
+    Status,
+    StoreError,
+    StoreUnavailableError,
+    UnknownEnvironmentError,
+    plan_recording,
+    utc_now,
+)
+
+T = TypeVar("T")
+
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+"""How long a write waits for another process holding the file's write lock."""
+
+_RECORD_COLUMNS = (
+    "id, environment, logical_environment, deployment_name, kind, repository, digest, tag, "
+    "platform_os, platform_architecture, platform_variant, status, created_at, updated_at, "
+    "last_seen_at, superseded_by"
+)
+
+
+class SqliteStore:
+    """``Store`` and ``ApiKeyStore`` on one SQLite file."""
+
+    def __init__(self, connection: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
+        self._connection = connection
+        self._executor = executor
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, path: str | Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
+    ) -> SqliteStore:
+        """Open (creating if needed) the database at ``path`` and migrate it."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagegate-sqlite")
+        loop = asyncio.get_running_loop()
+        try:
+            connection = await loop.run_in_executor(executor, _connect, Path(path), busy_timeout_s)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        store = cls(connection, executor)
+        try:
+            await store._run(_migrate)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._connection.close)
+        self._executor.shutdown(wait=True)
+
+    async def schema_version(self) -> int:
+        """The migration level of the database file."""
+        return await self._run(_schema_version)
+
+    # --- tracking.Store ---------------------------------------------------------
+
+    async def record(
+        self, request: RecordRequest, *, now: datetime, create_environment: bool
+    ) -> RecordResult:
+        return await self._run(lambda c: _record(c, request, now, create_environment))
+
+    async def list_deployments(self, query: DeploymentQuery) -> DeploymentPage:
+        return await self._run(lambda c: _list_deployments(c, query))
+
+    async def active_deployment_names(
+        self, *, environment: str, logical_environment: str, kind: Kind, repository: str
+    ) -> list[str]:
+        sql = (
+            "SELECT deployment_name FROM deployments WHERE environment = ? "
+            "AND logical_environment = ? AND kind = ? AND repository = ? "
+            "AND status = 'deployed' ORDER BY deployment_name"
+        )
+        params = (environment, logical_environment, kind.value, repository)
+        rows = await self._run(lambda c: c.execute(sql, params).fetchall())
+        return [row[0] for row in rows]
+
+    async def create_environment(
+        self, name: str, *, description: str, now: datetime
+    ) -> Environment:
+        def create(connection: sqlite3.Connection) -> Environment:
+            try:
+                with _write_transaction(connection):
+                    connection.execute(
+                        "INSERT INTO environments (name, description, created_at) VALUES (?, ?, ?)",
+                        (name, description, format_timestamp(now)),
+                    )
+            except sqlite3.IntegrityError as error:
+                raise EnvironmentExistsError(name) from error
+            return Environment(name=name, description=description, created_at=now)
+
+        return await self._run(create)
+
+    async def get_environment(self, name: str) -> Environment | None:
+        sql = "SELECT name, description, created_at FROM environments WHERE name = ?"
+        row = await self._run(lambda c: c.execute(sql, (name,)).fetchone())
+        return _environment(row) if row else None
+
+    async def list_environments(self) -> list[Environment]:
+        sql = "SELECT name, description, created_at FROM environments ORDER BY name"
+        rows = await self._run(lambda c: c.execute(sql).fetchall())
+        return [_environment(row) for row in rows]
+
+    async def list_logical_environments(self) -> list[LogicalEnvironment]:
+        sql = "SELECT name, created_at FROM logical_environments ORDER BY name"
+        rows = await self._run(lambda c: c.execute(sql).fetchall())
+        return [LogicalEnvironment(name=row[0], created_at=parse_timestamp(row[1])) for row in rows]
+
+    # --- auth.ApiKeyStore -------------------------------------------------------
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        def add(connection: sqlite3.Connection) -> None:
+            with _write_transaction(connection):
+                connection.execute(
+                    "INSERT INTO api_keys (key_id, name, secret_hash, scopes, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        key.key_id,
+                        key.name,
+                        key.secret_hash,
+                        " ".join(sorted(key.scopes)),
+                        format_timestamp(key.created_at),
+                    ),
+                )
+
+        await self._run(add)
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        sql = (
+            "SELECT key_id, name, secret_hash, scopes, created_at, revoked_at "
+            "FROM api_keys WHERE key_id = ?"
+        )
+        row = await self._run(lambda c: c.execute(sql, (key_id,)).fetchone())
+        return _api_key(row) if row else None
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        sql = (
+            "SELECT key_id, name, secret_hash, scopes, created_at, revoked_at "
+            "FROM api_keys ORDER BY created_at, key_id"
+        )
+        rows = await self._run(lambda c: c.execute(sql).fetchall())
+        return [_api_key(row) for row in rows]
+
+    async def revoke_api_key(self, key_id: str, *, now: datetime) -> bool:
+        def revoke(connection: sqlite3.Connection) -> bool:
+            with _write_transaction(connection):
+                cursor = connection.execute(
+                    "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                    (format_timestamp(now), key_id),
+                )
+            return cursor.rowcount == 1
+
+        return await self._run(revoke)
+
+    # --- plumbing ---------------------------------------------------------------
+
+    async def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise StoreError("the store is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, operation, self._connection)
+        except sqlite3.OperationalError as error:
+            # Locked past the busy timeout, disk full, file unreadable: all transient
+            # from the caller's point of view.
+            raise StoreUnavailableError(f"SQLite store unavailable: {error}") from error
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"SQLite store failed: {error}") from error
+
+
+def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN ourselves, so transactions are explicit.
+        connection = sqlite3.connect(
+            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA journal_mode = WAL")
+        # FULL: a committed record survives power loss, not only a process crash;
+        # the audit trail is worth an fsync per commit.
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+    except (sqlite3.Error, OSError) as error:
+        raise StoreUnavailableError(f"cannot open SQLite store {str(path)!r}: {error}") from error
+    return connection
+
+
+@contextmanager
+def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _schema_version(connection: sqlite3.Connection) -> int:
+    row = connection.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    for version, script in enumerate(MIGRATIONS, start=1):
+        # Re-check under the write lock: another process may have migrated meanwhile.
+        with _write_transaction(connection):
+            if _schema_version(connection) >= version:
+                continue
+            for statement in _statements(script):
+                params = {"now": format_timestamp(utc_now())} if ":now" in statement else {}
+                connection.execute(statement, params)
+            connection.execute(f"PRAGMA user_version = {version}")
+
+
+def _statements(script: str) -> Iterator[str]:
+    # executescript() would commit the open transaction; split into statements instead.
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise StoreError(f"incomplete SQL statement in migration: {pending.strip()[:80]}")
+
+
+def _record(
+    connection: sqlite3.Connection,
+    request: RecordRequest,
+    now: datetime,
+    create_environment: bool,
+) -> RecordResult:
+    key = request.key
+    stamp = format_timestamp(now)
+    with _write_transaction(connection):
+        _ensure_environments(connection, key, stamp, create_environment)
+        row = connection.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM deployments WHERE environment = ? "
+            "AND logical_environment = ? AND deployment_name = ? AND kind = ? "
+            "AND status = 'deployed'",
+            (key.environment, key.logical_environment, key.deployment_name, key.kind.value),
+        ).fetchone()
+        active = _record_from_row(row) if row else None
+        plan = plan_recording(active=active, request=request)
+        # Retire before inserting: the unique index admits one deployed row at any time.
+        if plan.retire_id is not None and plan.retire_status is not None:
+            connection.execute(
+                "UPDATE deployments SET status = ?, updated_at = ? WHERE id = ?",
+                (plan.retire_status.value, stamp, plan.retire_id),
+            )
+        new_id: int | None = None
+        if plan.insert:
+            new_id = _insert(connection, request, stamp)
+            if plan.retire_id is not None:
+                connection.execute(
+                    "UPDATE deployments SET superseded_by = ? WHERE id = ?",
+                    (new_id, plan.retire_id),
+                )
+        if plan.refresh_id is not None:
+            connection.execute(
+                "UPDATE deployments SET last_seen_at = ? WHERE id = ?", (stamp, plan.refresh_id)
+            )
+        result_id = new_id or plan.refresh_id or plan.retire_id
+        record = _fetch(connection, result_id) if result_id is not None else None
+        superseded = (
+            _fetch(connection, plan.retire_id)
+            if plan.insert and plan.retire_id is not None
+            else None
+        )
+    return RecordResult(outcome=plan.outcome, record=record, superseded=superseded)
+
+
+def _ensure_environments(
+    connection: sqlite3.Connection, key: DeploymentKey, stamp: str, create_environment: bool
+) -> None:
+    if create_environment:
+        connection.execute(
+            "INSERT OR IGNORE INTO environments (name, description, created_at) VALUES (?, '', ?)",
+            (key.environment, stamp),
+        )
+    elif not connection.execute(
+        "SELECT 1 FROM environments WHERE name = ?", (key.environment,)
+    ).fetchone():
+        raise UnknownEnvironmentError(key.environment, field="environment")
+    connection.execute(
+        "INSERT OR IGNORE INTO logical_environments (name, created_at) VALUES (?, ?)",
+        (key.logical_environment, stamp),
+    )
+
+
+def _insert(connection: sqlite3.Connection, request: RecordRequest, stamp: str) -> int:
+    artifact = request.artifact
+    assert artifact is not None, "planned inserts carry an artifact"
+    platform = request.platform
+    cursor = connection.execute(
+        "INSERT INTO deployments (environment, logical_environment, deployment_name, kind, "
+        "repository, digest, tag, platform_os, platform_architecture, platform_variant, "
+        "status, created_at, updated_at, last_seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deployed', ?, ?, ?)",
+        (
+            request.key.environment,
+            request.key.logical_environment,
+            request.key.deployment_name,
+            request.key.kind.value,
+            artifact.repository,
+            artifact.digest,
+            artifact.tag,
+            platform.os if platform else None,
+            platform.architecture if platform else None,
+            platform.variant if platform else None,
+            stamp,
+            stamp,
+            stamp,
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def _fetch(connection: sqlite3.Connection, record_id: int) -> DeploymentRecord:
+    row = connection.execute(
+        f"SELECT {_RECORD_COLUMNS} FROM deployments WHERE id = ?", (record_id,)
+    ).fetchone()
+    return _record_from_row(row)
+
+
+def _list_deployments(connection: sqlite3.Connection, query: DeploymentQuery) -> DeploymentPage:
+    clauses: list[str] = []
+    params: list[Any] = []
+    filters: list[tuple[str, object | None]] = [
+        ("environment", query.environment),
+        ("logical_environment", query.logical_environment),
+        ("deployment_name", query.deployment_name),
+        ("kind", query.kind.value if query.kind else None),
+        ("status", query.status.value if query.status else None),
+    ]
+    for column, value in filters:
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if not query.history and query.status is None:
+        clauses.append("status = 'deployed'")
+    if query.after_id is not None:
+        clauses.append("id < ?")
+        params.append(query.after_id)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = connection.execute(
+        f"SELECT {_RECORD_COLUMNS} FROM deployments {where} ORDER BY id DESC LIMIT ?",
+        [*params, query.limit + 1],
+    ).fetchall()
+    records = tuple(_record_from_row(row) for row in rows[: query.limit])
+    next_after_id = records[-1].id if len(rows) > query.limit else None
+    return DeploymentPage(records=records, next_after_id=next_after_id)
+
+
+def _record_from_row(row: sqlite3.Row | tuple[Any, ...]) -> DeploymentRecord:
+    (
+        record_id,
+        environment,
+        logical_environment,
+        deployment_name,
+        kind,
+        repository,
+        digest,
+        tag,
+        platform_os,
+        platform_architecture,
+        platform_variant,
+        status,
+        created_at,
+        updated_at,
+        last_seen_at,
+        superseded_by,
+    ) = row
+    platform = (
+        Platform(os=platform_os, architecture=platform_architecture, variant=platform_variant)
+        if platform_os is not None
+        else None
+    )
+    return DeploymentRecord(
+        id=record_id,
+        key=DeploymentKey(
+            environment=environment,
+            logical_environment=logical_environment,
+            deployment_name=deployment_name,
+            kind=Kind(kind),
+        ),
+        artifact=Artifact(repository=repository, digest=digest, tag=tag),
+        platform=platform,
+        status=Status(status),
+        created_at=parse_timestamp(created_at),
+        updated_at=parse_timestamp(updated_at),
+        last_seen_at=parse_timestamp(last_seen_at),
+        superseded_by=superseded_by,
+    )
+
+
+def _environment(row: tuple[Any, ...]) -> Environment:
+    return Environment(name=row[0], description=row[1], created_at=parse_timestamp(row[2]))
+
+
+def _api_key(row: tuple[Any, ...]) -> ApiKey:
+    key_id, name, secret_hash, scopes, created_at, revoked_at = row
+    return ApiKey(
+        key_id=key_id,
+        name=name,
+        secret_hash=secret_hash,
+        scopes=frozenset(Scope(scope) for scope in scopes.split()),
+        created_at=parse_timestamp(created_at),
+        revoked_at=parse_timestamp(revoked_at) if revoked_at else None,
+    )

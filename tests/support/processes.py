@@ -1,0 +1,117 @@
+"""Real ``imagegate`` processes: the CLI, and a server started and stopped by tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_READY_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a CLI run printed and returned."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(
+    arguments: Sequence[str], *, store: Path | None = None, env: dict[str, str] | None = None
+) -> Completed:
+    """Run ``imagegate ARGS`` as its own process, as a user would."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("IMAGEGATE_")
+    }
+    if store is not None:
+        environment["IMAGEGATE_STORE"] = f"sqlite:///{store}"
+    environment.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "imagegate", *arguments],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    return Completed(completed.returncode, completed.stdout, completed.stderr)
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server_process(store: Path, *extra: str) -> Iterator[str]:
+    """Run ``imagegate serve`` on a free loopback port; yields its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "imagegate",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--store",
+            f"sqlite:///{store}",
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until_healthy(url, process)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    delay = 0.02
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"imagegate serve exited with {process.returncode}: {stderr}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        # Polling is the only signal a separate process gives that it listens.
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+    raise TimeoutError(f"imagegate serve did not answer /healthz at {url} in time")
