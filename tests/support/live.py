@@ -74,6 +74,5 @@ async def start_server(settings: ServerSettings) -> tuple[web.AppRunner, str]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-    port = sockets[0].getsockname()[1]
-    return runner, f"http://127.0.0.1:{port}"
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"

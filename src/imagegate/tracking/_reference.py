@@ -106,18 +106,23 @@ def parse_repository(text: str) -> ImageReference:
 
 def validate_digest(text: str) -> str:
     """Return ``text`` as a normalised ``algorithm:hex`` digest, or raise InvalidReferenceError."""
+    return _normalised_digest(text, reference=text)
+
+
+def _normalised_digest(text: str, *, reference: str) -> str:
+    # ``reference`` is what the user wrote, so the error names all of it.
     algorithm, separator, encoded = text.partition(":")
     expected_length = _DIGEST_LENGTHS.get(algorithm.lower())
     encoded = encoded.lower()
     if not separator or expected_length is None:
         raise InvalidReferenceError(
-            text,
+            reference,
             "a digest is written algorithm:hex, with algorithm one of "
             + ", ".join(sorted(_DIGEST_LENGTHS)),
         )
     if len(encoded) != expected_length or not _HEX.fullmatch(encoded):
         raise InvalidReferenceError(
-            text, f"a {algorithm.lower()} digest has exactly {expected_length} hex digits"
+            reference, f"a {algorithm.lower()} digest has exactly {expected_length} hex digits"
         )
     return f"{algorithm.lower()}:{encoded}"
 
@@ -128,7 +133,7 @@ def _split_digest(original: str, text: str) -> tuple[str, str | None]:
         return text, None
     if not name:
         raise InvalidReferenceError(original, "the repository name before '@' is missing")
-    return name, validate_digest(digest)
+    return name, _normalised_digest(digest, reference=original)
 
 
 def _split_tag(original: str, name: str) -> tuple[str, str | None]:

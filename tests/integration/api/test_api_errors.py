@@ -236,7 +236,7 @@ async def test_oversize_chunked_body_is_refused(live_server: LiveServer, token: 
         "POST",
         "/api/v1/deployments",
         token=token,
-        data=chunks(),  # type: ignore[arg-type]
+        data=chunks(),
         headers={"Content-Type": "application/json"},
     )
     assert answer.status == 413

@@ -1,0 +1,252 @@
+"""At most one deployed record per key, however many writers record at once.
+
+After any mix of concurrent recordings the history of a key must be one chain:
+each record superseded by the next, the last one deployed, no two consecutive
+records of the same artifact (that would have been a refresh), and every row
+created by exactly one recording that reported it as created or superseding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import multiprocessing
+import random
+import traceback
+from collections import Counter
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from imagegate.store import SqliteStore
+from imagegate.tracking import (
+    Artifact,
+    DeploymentKey,
+    DeploymentQuery,
+    DeploymentRecord,
+    Kind,
+    Outcome,
+    Platform,
+    RecordRequest,
+    RecordResult,
+    Status,
+    Store,
+    Tracker,
+)
+
+REPOSITORY = "docker.io/acme/api"
+TASKS = 200
+TASK_DIGESTS = 20
+PROCESSES = 4
+PROCESS_OPERATIONS = 150
+PROCESS_NAMES = ("api", "worker", "web")
+PROCESS_DIGESTS = 4
+
+
+class Observation(NamedTuple):
+    """What one recording reported: under which name, which digest, what it did to which row."""
+
+    name: str
+    digest: str
+    outcome: Outcome
+    record_id: int
+
+
+def digest_of(number: int) -> str:
+    return f"sha256:{number:064x}"
+
+
+def key_of(name: str) -> DeploymentKey:
+    return DeploymentKey(
+        environment="deployed",
+        logical_environment="production",
+        deployment_name=name,
+        kind=Kind.CONTAINER_IMAGE,
+    )
+
+
+async def record(tracker: Tracker, name: str, digest: str) -> Observation:
+    artifact = Artifact(repository=REPOSITORY, digest=digest)
+    result: RecordResult = await tracker.record(
+        RecordRequest(key=key_of(name), artifact=artifact, platform=Platform())
+    )
+    assert result.record is not None
+    return Observation(name, digest, result.outcome, result.record.id)
+
+
+async def history_of(store: Store, name: str) -> list[DeploymentRecord]:
+    records: list[DeploymentRecord] = []
+    after_id: int | None = None
+    while True:
+        page = await store.list_deployments(
+            DeploymentQuery(deployment_name=name, history=True, limit=1000, after_id=after_id)
+        )
+        records.extend(page.records)
+        if page.next_after_id is None:
+            return records
+        after_id = page.next_after_id
+
+
+def check_one_chain(
+    records: list[DeploymentRecord], observed: list[Observation]
+) -> list[DeploymentRecord]:
+    """Assert the history of one key is one complete chain; return it oldest first."""
+    by_id = {r.id: r for r in records}
+    assert len(by_id) == len(records), "duplicate record ids"
+    deployed = [r for r in records if r.status is Status.DEPLOYED]
+    assert len(deployed) == 1, f"{len(deployed)} deployed records under one key"
+    assert {r.status for r in records} <= {Status.DEPLOYED, Status.SUPERSEDED}
+    for r in records:
+        if r.status is Status.SUPERSEDED:
+            assert r.superseded_by in by_id, f"record {r.id} superseded by a missing record"
+        else:
+            assert r.superseded_by is None
+    successors = [r.superseded_by for r in records if r.superseded_by is not None]
+    assert len(set(successors)) == len(successors), "a record replaces two others"
+    [first] = [r for r in records if r.id not in successors]
+
+    chain = [first]
+    while chain[-1].superseded_by is not None:
+        chain.append(by_id[chain[-1].superseded_by])
+    assert len(chain) == len(records), "records outside the chain"
+    assert chain[-1] == deployed[0]
+    for older, newer in itertools.pairwise(chain):
+        assert older.id < newer.id
+        assert older.artifact.digest != newer.artifact.digest, "same artifact inserted twice"
+
+    # Rows == changes: each row was inserted by exactly one recording that said so,
+    # and every recording touched a row of the digest it asked for.
+    inserting = {Outcome.CREATED, Outcome.SUPERSEDED}
+    inserted = sorted(o.record_id for o in observed if o.outcome in inserting)
+    assert inserted == sorted(by_id)
+    assert [o.outcome for o in observed].count(Outcome.CREATED) == 1
+    assert {o.outcome for o in observed} <= inserting | {Outcome.REFRESHED}
+    for o in observed:
+        assert by_id[o.record_id].artifact.digest == o.digest
+    return chain
+
+
+def digest_runs(rng: random.Random, length: int, choices: int) -> list[str]:
+    """Digests in runs of 1 to 4 repeats, so that a serial store both refreshes and supersedes."""
+    digests: list[str] = []
+    while len(digests) < length:
+        digests += [digest_of(rng.randrange(choices))] * rng.randint(1, 4)
+    return digests[:length]
+
+
+async def test_concurrent_tasks_leave_one_chain(tracker: Tracker, store: Store) -> None:
+    digests = digest_runs(random.Random(1), TASKS, TASK_DIGESTS)
+    assert len(set(digests)) == TASK_DIGESTS
+    observed = await asyncio.gather(*(record(tracker, "api", d) for d in digests))
+
+    chain = check_one_chain(await history_of(store, "api"), observed)
+    outcomes = Counter(o.outcome for o in observed)
+    assert outcomes[Outcome.SUPERSEDED] == len(chain) - 1 > 0
+    assert outcomes[Outcome.REFRESHED] == TASKS - len(chain) > 0
+    [active] = (await store.list_deployments(DeploymentQuery())).records
+    assert active == chain[-1]
+
+
+async def test_sqlite_connections_in_one_process_leave_one_chain(tmp_path: Path) -> None:
+    """SQLite-specific: several connections (threads) on one file write at the same time."""
+    path = tmp_path / "shared.db"
+    stores = [await SqliteStore.open(path) for _ in range(4)]
+    try:
+        trackers = [Tracker(s) for s in stores]
+        digests = digest_runs(random.Random(2), TASKS, TASK_DIGESTS)
+        observed = await asyncio.gather(
+            *(record(trackers[i % len(trackers)], "api", d) for i, d in enumerate(digests))
+        )
+        check_one_chain(await history_of(stores[0], "api"), observed)
+    finally:
+        for s in stores:
+            await s.close()
+
+
+# --- separate processes ----------------------------------------------------------------
+
+
+class WorkerReport(NamedTuple):
+    seed: int
+    observed: list[Observation]
+    error: str | None
+
+
+def record_in_process(path: str, seed: int, start: Barrier, reports: Queue[WorkerReport]) -> None:
+    """Process entry point: record randomly on a few keys and report what each call did."""
+    try:
+        observed = asyncio.run(_record_randomly(Path(path), seed, start))
+    except BaseException:
+        reports.put(WorkerReport(seed, [], traceback.format_exc()))
+        raise
+    reports.put(WorkerReport(seed, observed, None))
+
+
+async def _record_randomly(path: Path, seed: int, start: Barrier) -> list[Observation]:
+    rng = random.Random(seed)
+    store = await SqliteStore.open(path)
+    try:
+        tracker = Tracker(store)
+        last: dict[str, str] = {}
+        observed: list[Observation] = []
+        start.wait(timeout=60)
+        for _ in range(PROCESS_OPERATIONS):
+            name = rng.choice(PROCESS_NAMES)
+            if name in last and rng.random() < 0.3:
+                digest = last[name]  # a heartbeat of what this process saw deployed
+            else:
+                digest = digest_of(rng.randrange(PROCESS_DIGESTS))
+            observation = await record(tracker, name, digest)
+            last[name] = digest
+            observed.append(observation)
+        return observed
+    finally:
+        await store.close()
+
+
+@pytest.mark.slow
+async def test_processes_sharing_a_file_leave_one_chain_per_key(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    await (await SqliteStore.open(path)).close()  # migrated before the race on records
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(PROCESSES)
+    reports: Queue[WorkerReport] = context.Queue()
+    workers = [
+        context.Process(target=record_in_process, args=(str(path), seed, start, reports))
+        for seed in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        collected = [reports.get(timeout=120) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+    assert [r.error for r in collected] == [None] * PROCESSES
+    assert [w.exitcode for w in workers] == [0] * PROCESSES
+    observed = [o for report in collected for o in report.observed]
+    assert len(observed) == PROCESSES * PROCESS_OPERATIONS
+
+    store = await SqliteStore.open(path)
+    try:
+        total = 0
+        for name in PROCESS_NAMES:
+            history = await history_of(store, name)
+            check_one_chain(history, [o for o in observed if o.name == name])
+            total += len(history)
+        all_rows = await store.list_deployments(DeploymentQuery(history=True, limit=1000))
+        assert len(all_rows.records) == total
+        active = await store.list_deployments(DeploymentQuery())
+        assert sorted(r.key.deployment_name for r in active.records) == sorted(PROCESS_NAMES)
+    finally:
+        await store.close()
+    outcomes = Counter(o.outcome for o in observed)
+    assert outcomes[Outcome.SUPERSEDED] > 0
+    assert outcomes[Outcome.REFRESHED] > 0
