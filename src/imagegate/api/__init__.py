@@ -4,6 +4,8 @@ from imagegate.api._auth import Authenticator
 from imagegate.api._convert import (
     environment_to_wire,
     page_to_wire,
+    record_full,
+    record_simple,
     record_to_wire,
     request_from_full,
     request_from_simple,
@@ -53,6 +55,8 @@ __all__ = [
     "json_errors",
     "load_openapi_document",
     "page_to_wire",
+    "record_full",
+    "record_simple",
     "record_to_wire",
     "request_from_full",
     "request_from_simple",

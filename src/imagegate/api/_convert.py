@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -27,7 +28,8 @@ from imagegate.tracking import (
     DeploymentRecord,
     Environment,
     ImageReference,
-    InvalidNameError,
+    InvalidFieldError,
+    InvalidParameterError,
     Kind,
     LogicalEnvironment,
     Platform,
@@ -82,12 +84,37 @@ async def request_from_simple(
     )
 
 
+async def record_simple(
+    body: SimpleDeploymentBody, *, tracker: Tracker, logical_environment: str
+) -> RecordResult:
+    """Record a simple payload; errors name the payload's own fields."""
+    fields = {
+        "environment": "environment.name",
+        "reference": "image.url",
+        "deployment_name": "image.name" if body.image.name is not None else "image.url",
+    }
+    with _renamed_fields(fields):
+        request = await request_from_simple(
+            body, tracker=tracker, logical_environment=logical_environment
+        )
+        return await tracker.record(request)
+
+
+async def record_full(body: DeploymentBody, *, tracker: Tracker) -> RecordResult:
+    """Record a full-form payload; errors name the payload's own fields."""
+    # An artifact given as repository + digest is at fault in its digest, not "reference".
+    named_by_digest = body.reference is None and body.digest is not None
+    fields = {"reference": "digest"} if named_by_digest else {}
+    with _renamed_fields(fields):
+        return await tracker.record(request_from_full(body))
+
+
 def request_from_full(body: DeploymentBody) -> RecordRequest:
     """The record request of a full-form payload."""
     status = Status(body.status)
     artifact = _artifact(body)
     if artifact is None and status is Status.DEPLOYED:
-        raise InvalidNameError(
+        raise InvalidFieldError(
             "name the artifact: 'reference' (repo[:tag]@sha256:…) or 'repository' and 'digest'",
             field="reference",
         )
@@ -176,20 +203,20 @@ def encode_cursor(after_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    """The record id a cursor continues after; InvalidNameError for a cursor not ours."""
+    """The record id a cursor continues after; InvalidParameterError for a cursor not ours."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if text.startswith(_CURSOR_PREFIX):
             return int(text.removeprefix(_CURSOR_PREFIX))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
-    raise InvalidNameError("cursor is not one this API returned", field="cursor")
+    raise InvalidParameterError("cursor is not one this API returned", field="cursor")
 
 
 def _artifact(body: DeploymentBody) -> Artifact | None:
     if body.reference is not None:
         if body.repository is not None or body.digest is not None or body.tag is not None:
-            raise InvalidNameError(
+            raise InvalidFieldError(
                 "give either 'reference' or 'repository' with 'digest', not both",
                 field="reference",
             )
@@ -199,7 +226,7 @@ def _artifact(body: DeploymentBody) -> Artifact | None:
         return None
     if body.repository is None or body.digest is None:
         missing = "repository" if body.repository is None else "digest"
-        raise InvalidNameError(
+        raise InvalidFieldError(
             f"'{missing}' is missing: an artifact is named by repository and digest together",
             field=missing,
         )
@@ -221,13 +248,28 @@ def _artifact_of(reference: ImageReference) -> Artifact:
 def _platform(body: PlatformBody | None) -> Platform | None:
     if body is None:
         return None
-    for name, value in (("os", body.os), ("architecture", body.architecture)):
+    parts = [("os", body.os), ("architecture", body.architecture)]
+    if body.variant is not None:
+        parts.append(("variant", body.variant))
+    for name, value in parts:
         if not value or not value.isascii() or not value.replace("_", "").isalnum():
-            raise InvalidNameError(
+            raise InvalidFieldError(
                 f"platform {name} {value!r} must be letters, digits or '_'",
                 field=f"platform.{name}",
             )
     return Platform(os=body.os, architecture=body.architecture, variant=body.variant or None)
+
+
+@contextmanager
+def _renamed_fields(renames: Mapping[str, str]) -> Iterator[None]:
+    # The tracker names fields as in the full form; a payload of another shape has them
+    # at other paths, and the user must be told the path they actually sent.
+    try:
+        yield
+    except TrackingError as error:
+        if error.field is not None and error.field in renames:
+            error.field = renames[error.field]
+        raise
 
 
 def _field(parse: Callable[[], T], field: str) -> T:

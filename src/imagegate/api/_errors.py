@@ -20,6 +20,8 @@ from imagegate.tracking import (
 
 # msgspec ends its messages with " - at `$.image.url`"; that path is the field at fault.
 _MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+# For a missing or unknown field, msgspec names the object; the field itself is in the text.
+_MSGSPEC_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `(?P<name>[^`]+)`")
 
 
 class ApiError(Exception):
@@ -80,9 +82,12 @@ def response_for(error: Exception) -> web.Response | None:
 
 def _split_msgspec_message(text: str) -> tuple[str, str | None]:
     match = _MSGSPEC_PATH.search(text)
-    if not match:
-        return text, None
-    path = match.group("path")
-    field = path or None
-    message = text[: match.start()]
-    return (f"{field}: {message}" if field else message), field
+    path = match.group("path") if match else ""
+    message = text[: match.start()] if match else text
+    named = _MSGSPEC_NAMED_FIELD.search(message)
+    if named:
+        field = f"{path}.{named.group('name')}" if path else named.group("name")
+        return message, field
+    if not path:
+        return message, None
+    return f"{path}: {message}", path

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any, TypeVar
 
 import msgspec
+import structlog
 from aiohttp import web
 
 from imagegate.api._auth import Authenticator
@@ -20,8 +21,8 @@ from imagegate.api._convert import (
     environment_to_wire,
     logical_environment_to_wire,
     page_to_wire,
-    request_from_full,
-    request_from_simple,
+    record_full,
+    record_simple,
     result_to_wire,
 )
 from imagegate.api._errors import ApiError, error_response, response_for
@@ -35,12 +36,14 @@ from imagegate.api._wire import (
 from imagegate.auth import Scope
 from imagegate.tracking import (
     DeploymentQuery,
-    InvalidNameError,
+    InvalidParameterError,
     Kind,
     Outcome,
     Status,
     Tracker,
 )
+
+log = structlog.get_logger("imagegate.api")
 
 E = TypeVar("E", bound=enum.Enum)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -111,9 +114,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(HTTPStatus(error.status), code, error.reason)
     except Exception as error:
         response = response_for(error)
-        if response is None:
-            raise
-        return response
+        if response is not None:
+            return response
+        # A bug: log it with its traceback, answer without one.
+        log.exception("unhandled_error", method=request.method, path=request.path)
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error; see server logs"
+        )
 
 
 async def record_deployment(request: web.Request) -> web.Response:
@@ -123,15 +130,13 @@ async def record_deployment(request: web.Request) -> web.Response:
     body = await read_json_body(request, limit=settings.max_body_bytes)
     document = _decode_object(body)
     if "image" in document:
-        simple = msgspec.convert(document, SimpleDeploymentBody)
-        record_request = await request_from_simple(
-            simple,
+        result = await record_simple(
+            msgspec.convert(document, SimpleDeploymentBody),
             tracker=tracker,
             logical_environment=settings.default_logical_environment,
         )
     else:
-        record_request = request_from_full(msgspec.convert(document, DeploymentBody))
-    result = await tracker.record(record_request)
+        result = await record_full(msgspec.convert(document, DeploymentBody), tracker=tracker)
     status = HTTPStatus.CREATED if result.outcome in _CREATED_OUTCOMES else HTTPStatus.OK
     return _json(result_to_wire(result), status=status)
 
@@ -192,7 +197,7 @@ def deployment_query_from(parameters: Mapping[str, str]) -> DeploymentQuery:
     """Validated listing filters from query parameters (or CLI options)."""
     unknown = sorted(set(parameters) - _LIST_PARAMETERS)
     if unknown:
-        raise InvalidNameError(
+        raise InvalidParameterError(
             f"unknown query parameter {unknown[0]!r}; known: {', '.join(sorted(_LIST_PARAMETERS))}",
             field=unknown[0],
         )
@@ -243,7 +248,7 @@ def _enum_parameter(parameters: Mapping[str, str], name: str, kind: type[E]) -> 
         return kind(value)
     except ValueError:
         allowed = ", ".join(str(member.value) for member in kind)
-        raise InvalidNameError(f"{name} must be one of {allowed}", field=name) from None
+        raise InvalidParameterError(f"{name} must be one of {allowed}", field=name) from None
 
 
 def _bool_parameter(parameters: Mapping[str, str], name: str) -> bool:
@@ -252,7 +257,7 @@ def _bool_parameter(parameters: Mapping[str, str], name: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise InvalidNameError(f"{name} must be true or false", field=name)
+    raise InvalidParameterError(f"{name} must be true or false", field=name)
 
 
 def _int_parameter(parameters: Mapping[str, str], name: str, *, default: int) -> int:
@@ -262,7 +267,7 @@ def _int_parameter(parameters: Mapping[str, str], name: str, *, default: int) ->
     try:
         return int(value)
     except ValueError:
-        raise InvalidNameError(f"{name} must be a whole number", field=name) from None
+        raise InvalidParameterError(f"{name} must be a whole number", field=name) from None
 
 
 def _json(value: msgspec.Struct, *, status: int = HTTPStatus.OK) -> web.Response:

@@ -21,7 +21,7 @@ from imagegate.api import (
     deployment_query_from,
     environment_to_wire,
     page_to_wire,
-    request_from_full,
+    record_full,
     result_to_wire,
 )
 from imagegate.store import open_store
@@ -70,7 +70,7 @@ class LocalBackend:
         return cls(Tracker(store), store)
 
     async def record(self, body: DeploymentBody) -> RecordResultOut:
-        return result_to_wire(await self._tracker.record(request_from_full(body)))
+        return result_to_wire(await record_full(body, tracker=self._tracker))
 
     async def list_deployments(self, parameters: Mapping[str, str]) -> DeploymentPageOut:
         page = await self._tracker.list_deployments(deployment_query_from(parameters))

@@ -51,6 +51,18 @@ class InvalidNameError(TrackingError):
     code = "invalid_name"
 
 
+class InvalidFieldError(TrackingError):
+    """A request field is missing, malformed or contradicts another one."""
+
+    code = "invalid_field"
+
+
+class InvalidParameterError(TrackingError):
+    """A query parameter (filter, limit, cursor) is malformed or unknown."""
+
+    code = "invalid_parameter"
+
+
 class UnknownEnvironmentError(TrackingError):
     """Recording into an environment that was never created, with auto-creation off."""
 
@@ -84,9 +96,10 @@ class AmbiguousDeploymentError(TrackingError):
     def __init__(self, repository: str, environment: str, names: list[str]) -> None:
         listed = ", ".join(repr(name) for name in names)
         super().__init__(
-            f"several images of repository {repository!r} are deployed in environment "
-            f"{environment!r} (deployment names {listed}); each must carry a unique "
-            "image.name so that imagegate knows which one this record replaces",
+            f"repository {repository!r} is already deployed in environment {environment!r} "
+            f"under deployment name {listed}; when several images of one repository are "
+            "deployed in an environment, each must carry a unique image.name so that "
+            "imagegate knows which one this record replaces",
             field="image.name",
         )
 

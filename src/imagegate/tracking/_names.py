@@ -9,8 +9,9 @@ from imagegate.tracking._errors import InvalidNameError
 # Environment names end up in URLs, namespace labels and metric labels: keep them
 # to DNS-like labels (dots allowed, as cluster names often have them).
 _ENVIRONMENT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
-# Deployment names default to "namespace/workload/container" or a repository name.
-_DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,252}")
+# Deployment names default to "namespace/workload/container" or a repository name
+# (which may start with an IPv6 registry host, "[::1]:5000/app").
+_DEPLOYMENT_NAME = re.compile(r"(?:[A-Za-z0-9]|\[)[A-Za-z0-9._:/@+\[\]-]{0,252}")
 _MAX_DESCRIPTION = 1024
 
 
@@ -29,8 +30,8 @@ def validate_deployment_name(name: str, *, field: str = "deployment_name") -> st
     """Return ``name`` if it is a valid deployment name, else raise."""
     if not _DEPLOYMENT_NAME.fullmatch(name):
         raise InvalidNameError(
-            f"{field} {name!r} must be 1 to 253 letters, digits or . _ : / @ + -, "
-            "starting with a letter or digit",
+            f"{field} {name!r} must be 1 to 253 letters, digits or . _ : / @ + - [ ], "
+            "starting with a letter, digit or '['",
             field=field,
         )
     return name

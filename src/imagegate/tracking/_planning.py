@@ -50,7 +50,10 @@ def _plan_decommission(*, active: DeploymentRecord | None, request: RecordReques
         # Idempotent: tearing down twice is not an error for a pipeline that retries.
         return Plan(outcome=Outcome.UNCHANGED, insert=False)
     artifact = request.artifact
-    if artifact is not None and active.artifact.digest != artifact.digest:
+    if artifact is not None and (
+        active.artifact.repository != artifact.repository
+        or active.artifact.digest != artifact.digest
+    ):
         raise ArtifactMismatchError(artifact.reference, active.artifact.reference)
     return Plan(
         outcome=Outcome.DECOMMISSIONED,

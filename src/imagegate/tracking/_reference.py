@@ -153,9 +153,11 @@ def _split_tag(original: str, name: str) -> tuple[str, str | None]:
 
 def _split_registry(name: str) -> tuple[str, str]:
     first, separator, rest = name.partition("/")
-    # Docker's rule: the first component is a registry host only if it has a dot, a port,
-    # is "localhost", or holds upper-case letters (which a repository path never may).
-    looks_like_host = "." in first or ":" in first or first == "localhost" or first != first.lower()
+    # The first component is a registry host only if it has a dot or a port, or is
+    # "localhost". (Docker also takes an upper-case first component for a host; since
+    # imagegate lower-cases names, that rule would make normalising twice change the
+    # result, so "Team/app" is docker.io/team/app here.)
+    looks_like_host = "." in first or ":" in first or first.lower() == "localhost"
     if separator and looks_like_host:
         return first, rest
     return DEFAULT_REGISTRY, name

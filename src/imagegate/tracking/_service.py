@@ -6,7 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from imagegate.tracking._errors import AmbiguousDeploymentError, InvalidNameError
+from imagegate.tracking._errors import (
+    AmbiguousDeploymentError,
+    InvalidFieldError,
+    InvalidParameterError,
+)
 from imagegate.tracking._model import (
     DeploymentPage,
     DeploymentQuery,
@@ -62,13 +66,13 @@ class Tracker:
         """Record a deployment: create, supersede, refresh or decommission, atomically."""
         _validate_key_names(request)
         if request.status is Status.SUPERSEDED:
-            raise InvalidNameError(
+            raise InvalidFieldError(
                 "status 'superseded' is set by imagegate when a newer artifact is recorded; "
                 "record the new artifact instead",
                 field="status",
             )
         if request.status is Status.DEPLOYED and request.artifact is None:
-            raise InvalidNameError("a deployed record needs an artifact", field="reference")
+            raise InvalidFieldError("a deployed record needs an artifact", field="reference")
         return await self._store.record(
             request,
             now=self._clock(),
@@ -97,7 +101,7 @@ class Tracker:
     async def list_deployments(self, query: DeploymentQuery) -> DeploymentPage:
         """Records matching ``query``, newest first, one page."""
         if not 1 <= query.limit <= MAX_PAGE_SIZE:
-            raise InvalidNameError(f"limit must be 1 to {MAX_PAGE_SIZE}", field="limit")
+            raise InvalidParameterError(f"limit must be 1 to {MAX_PAGE_SIZE}", field="limit")
         return await self._store.list_deployments(query)
 
     async def create_environment(self, name: str, *, description: str = "") -> Environment:

@@ -58,7 +58,7 @@ async def assert_nothing_recorded(server: LiveServer, token: str) -> None:
             {"image": {}},
             422,
             "invalid_field",
-            "image",
+            "image.url",
             "missing required field `url`",
             id="missing-url",
         ),
@@ -66,7 +66,7 @@ async def assert_nothing_recorded(server: LiveServer, token: str) -> None:
             {"image": {"url": f"a@{DIGEST}"}, "enviroment": {"name": "x"}},
             422,
             "invalid_field",
-            None,
+            "enviroment",
             "unknown field `enviroment`",
             id="misspelt-field",
         ),
@@ -113,7 +113,7 @@ async def assert_nothing_recorded(server: LiveServer, token: str) -> None:
         pytest.param(
             {k: v for k, v in GOOD_FULL.items() if k != "reference"},
             422,
-            "invalid_name",
+            "invalid_field",
             "reference",
             "name the artifact",
             id="no-artifact",
@@ -121,7 +121,7 @@ async def assert_nothing_recorded(server: LiveServer, token: str) -> None:
         pytest.param(
             GOOD_FULL | {"repository": "ghcr.io/acme/api", "digest": DIGEST},
             422,
-            "invalid_name",
+            "invalid_field",
             "reference",
             "not both",
             id="reference-and-repository",
@@ -129,7 +129,7 @@ async def assert_nothing_recorded(server: LiveServer, token: str) -> None:
         pytest.param(
             {k: v for k, v in GOOD_FULL.items() if k != "reference"} | {"digest": DIGEST},
             422,
-            "invalid_name",
+            "invalid_field",
             "repository",
             "'repository' is missing",
             id="digest-without-repository",
@@ -146,10 +146,50 @@ async def assert_nothing_recorded(server: LiveServer, token: str) -> None:
         pytest.param(
             GOOD_FULL | {"platform": {"os": "linux", "architecture": "arm 64"}},
             422,
-            "invalid_name",
+            "invalid_field",
             "platform.architecture",
             "letters, digits",
             id="bad-architecture",
+        ),
+        pytest.param(
+            {"image": {"url": f"a@{DIGEST}"}, "environment": {"name": "k8s-nowhere"}},
+            422,
+            "unknown_environment",
+            "environment.name",
+            "environment 'k8s-nowhere' does not exist",
+            id="simple-unknown-environment",
+        ),
+        pytest.param(
+            {"image": {"url": f"a@{DIGEST}", "name": "bad name"}},
+            422,
+            "invalid_name",
+            "image.name",
+            "image.name 'bad name' must be",
+            id="simple-bad-name",
+        ),
+        pytest.param(
+            {"image": {"url": f"a@{DIGEST}"}, "platform": {"variant": "v8 "}},
+            422,
+            "invalid_field",
+            "platform.variant",
+            "platform variant 'v8 '",
+            id="bad-variant",
+        ),
+        pytest.param(
+            {"image": {"url": f"a@{DIGEST}"}, "colour": "blue"},
+            422,
+            "invalid_field",
+            "colour",
+            "unknown field `colour`",
+            id="top-level-unknown-field",
+        ),
+        pytest.param(
+            {"environment": "deployed", "logical_environment": "staging"},
+            422,
+            "invalid_field",
+            "deployment_name",
+            "missing required field `deployment_name`",
+            id="top-level-missing-field",
         ),
         pytest.param(
             [GOOD_FULL],
@@ -327,3 +367,31 @@ async def test_unknown_route_and_method(live_server: LiveServer, token: str) -> 
         405,
         "method_not_allowed",
     )
+
+
+async def test_decommission_mismatch_names_the_digest(live_server: LiveServer, token: str) -> None:
+    recorded = await live_server.call("POST", "/api/v1/deployments", token=token, json=GOOD_FULL)
+    assert recorded.status == 201
+    other = "sha256:" + "b" * 64
+    body = {k: v for k, v in GOOD_FULL.items() if k != "reference"} | {
+        "repository": "ghcr.io/acme/api",
+        "digest": other,
+        "status": "decommissioned",
+    }
+    answer = await live_server.call("POST", "/api/v1/deployments", token=token, json=body)
+    assert answer.status == 409
+    assert answer.body["error"]["code"] == "artifact_mismatch"
+    assert answer.body["error"]["field"] == "digest"
+    assert (
+        f"the deployed artifact under this key is ghcr.io/acme/api@{DIGEST}"
+        in (answer.body["error"]["message"])
+    )
+
+
+async def test_ipv6_registry_repository_is_a_valid_default_name(
+    live_server: LiveServer, token: str
+) -> None:
+    body = {"image": {"url": f"[::1]:5000/app@{DIGEST}"}}
+    answer = await live_server.call("POST", "/api/v1/deployments", token=token, json=body)
+    assert answer.status == 201, answer.body
+    assert answer.body["record"]["deployment_name"] == "[::1]:5000/app"

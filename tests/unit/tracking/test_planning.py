@@ -197,3 +197,10 @@ def test_superseded_is_not_a_status_to_record() -> None:
 )
 def test_is_same_deployment(other: Artifact, platform: Platform, same: bool) -> None:
     assert deployed(artifact()).is_same_deployment(other, platform) is same
+
+
+def test_decommission_of_same_digest_in_another_repository_is_refused() -> None:
+    running = artifact(DIGEST_A)
+    requested = artifact(DIGEST_A, repo="docker.io/other/thing")
+    with pytest.raises(ArtifactMismatchError, match=re.escape("docker.io/other/thing")):
+        plan_recording(active=deployed(running), request=decommission(requested))

@@ -105,7 +105,9 @@ def test_str_is_normalised_form_and_round_trips(text: str, expected: ImageRefere
     ("text", "expected"),
     [
         pytest.param("nginx", "docker.io/library/nginx", id="bare"),
-        pytest.param("Acme/API:V2", "acme/api:V2", id="upper-case-first-component-is-host"),
+        pytest.param(
+            "Acme/API:V2", "docker.io/acme/api:V2", id="upper-case-first-component-is-a-path"
+        ),
         pytest.param(
             f"index.docker.io/nginx:1.25@{SHA256.upper()}",
             f"docker.io/library/nginx:1.25@{SHA256}",
@@ -239,7 +241,7 @@ def test_pinned_reference_reports_grammar_errors_before_missing_digest() -> None
 
 
 def test_parse_repository_normalises_bare_name() -> None:
-    assert parse_repository("Acme/Api") == ref("acme", "api")
+    assert parse_repository("Acme/Api") == ref("docker.io", "acme/api")
     assert parse_repository("index.docker.io/nginx") == ref("docker.io", "library/nginx")
 
 
