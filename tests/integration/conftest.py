@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from imagegate.admission import AdmissionSettings
 from imagegate.api import ApiSettings
 from imagegate.auth import Scope
 from imagegate.server import ServerSettings
@@ -20,6 +21,7 @@ def server_settings(tmp_path: Path) -> ServerSettings:
     return ServerSettings(
         store_url=f"sqlite:///{tmp_path / 'imagegate.db'}",
         api=ApiSettings(api_key_cache_ttl_s=0.0, max_body_bytes=16 * 1024),
+        admission=AdmissionSettings(spool_path=tmp_path / "spool.db", namespace_labels=False),
     )
 
 

@@ -12,12 +12,14 @@ import os
 import sys
 from collections.abc import Sequence
 
+from imagegate.admission import TemplateError
 from imagegate.cli._backend import Backend, CliError, LocalBackend, RemoteBackend
-from imagegate.cli._commands import COMMANDS, LOCAL_ONLY_COMMANDS
+from imagegate.cli._commands import COMMANDS, LOCAL_ONLY_COMMANDS, OFFLINE_COMMANDS
 from imagegate.cli._parser import build_parser
 from imagegate.cli._serve import run_serve
 from imagegate.server import SettingsError
 from imagegate.store import StoreUrlError
+from imagegate.tls import CertificateError
 from imagegate.tracking import StoreError, TrackingError
 
 EXIT_REFUSED = 1
@@ -41,7 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-_REPORTED_ERRORS = (CliError, TrackingError, StoreUrlError, SettingsError, StoreError)
+_REPORTED_ERRORS = (
+    CliError,
+    TrackingError,
+    StoreUrlError,
+    SettingsError,
+    StoreError,
+    CertificateError,
+    TemplateError,
+)
 
 
 def _describe(error: Exception) -> tuple[str, int]:
@@ -72,6 +82,8 @@ async def _run(command: str, arguments: argparse.Namespace) -> str | None:
 
 
 async def _backend(command: str, arguments: argparse.Namespace) -> Backend | None:
+    if command in OFFLINE_COMMANDS:
+        return None
     if command in LOCAL_ONLY_COMMANDS:
         if arguments.server:
             raise CliError(f"'{command.replace('.', ' ')}' works on the local store only")

@@ -16,9 +16,12 @@ from imagegate.cli._output import (
     render_result,
 )
 from imagegate.store import open_store
+from imagegate.tls import generate_certificates, write_certificates
 from imagegate.tracking import MAX_PAGE_SIZE, Kind, utc_now
 
 Command = Callable[[argparse.Namespace, Backend | None], Awaitable[str | None]]
+
+_CA_VALID_DAYS = 3650
 
 
 async def record_deployment(arguments: argparse.Namespace, backend: Backend | None) -> str:
@@ -148,6 +151,29 @@ async def revoke_api_key(arguments: argparse.Namespace, backend: Backend | None)
     return f"revoked {arguments.key_id}"
 
 
+async def generate_certificates_command(
+    arguments: argparse.Namespace, backend: Backend | None
+) -> str:
+    if not arguments.dns and not arguments.ip:
+        raise CliError("name the server: at least one --dns NAME or --ip ADDR")
+    if arguments.days < 1:
+        raise CliError(f"--days must be at least 1, not {arguments.days}")
+    certs = generate_certificates(
+        dns_names=arguments.dns,
+        ip_addresses=arguments.ip,
+        valid_days=arguments.days,
+        # The CA must outlive every certificate it signs.
+        ca_valid_days=max(arguments.days, _CA_VALID_DAYS),
+        now=utc_now(),
+    )
+    paths = write_certificates(certs, arguments.out)
+    written = ", ".join(
+        str(p) for p in (paths.ca_cert, paths.ca_key, paths.tls_cert, paths.tls_key)
+    )
+    # The caBundle has a line of its own so that scripts can pick it out with awk.
+    return f"wrote {written}\ncaBundle: {certs.ca_bundle}"
+
+
 COMMANDS: dict[str, Command] = {
     "deployment.record": record_deployment,
     "deployment.list": list_deployments,
@@ -157,5 +183,8 @@ COMMANDS: dict[str, Command] = {
     "apikey.create": create_api_key,
     "apikey.list": list_api_keys,
     "apikey.revoke": revoke_api_key,
+    "certs.generate": generate_certificates_command,
 }
 LOCAL_ONLY_COMMANDS = frozenset({"apikey.create", "apikey.list", "apikey.revoke"})
+OFFLINE_COMMANDS = frozenset({"certs.generate"})
+"""Commands that use neither a store nor a server."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from imagegate import __version__
+from imagegate.admission import DEFAULT_ENVIRONMENT_LABEL, DEFAULT_TEMPLATE
 from imagegate.auth import Scope
 from imagegate.cli._output import FORMATS
+from imagegate.policy import Mode
 from imagegate.store import DEFAULT_STORE_URL
 from imagegate.tracking import Kind
 
@@ -57,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = _leaf(apikey_commands, "revoke", "revoke a key", connection)
     revoke.add_argument("key_id", help="the key id shown by 'apikey list'")
 
+    _add_certs(groups)
+
     serve = groups.add_parser("serve", help="run the server", parents=[connection])
     serve.set_defaults(command_name="serve")
     serve.add_argument(
@@ -93,7 +98,96 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("IMAGEGATE_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
+    _admission_options(serve)
     return parser
+
+
+def _admission_options(serve: argparse.ArgumentParser) -> None:
+    admission = serve.add_argument_group("admission webhook")
+    env = os.environ.get
+    admission.add_argument(
+        "--cluster-name",
+        default=env("IMAGEGATE_CLUSTER_NAME", "default"),
+        metavar="NAME",
+        help="environment admitted workloads are recorded in (env IMAGEGATE_CLUSTER_NAME)",
+    )
+    admission.add_argument(
+        "--environment-label",
+        default=DEFAULT_ENVIRONMENT_LABEL,
+        metavar="LABEL",
+        help=f"namespace label naming the logical environment ({DEFAULT_ENVIRONMENT_LABEL})",
+    )
+    admission.add_argument(
+        "--namespace-env",
+        action="append",
+        default=[],
+        metavar="NAMESPACE=ENV",
+        help="logical environment of a namespace without the label; repeatable",
+    )
+    admission.add_argument(
+        "--deployment-name-template",
+        default=DEFAULT_TEMPLATE,
+        metavar="TEMPLATE",
+        help="deployment name of admitted containers; placeholders {cluster} {namespace} "
+        f"{{kind}} {{workload}} {{container}} (default {DEFAULT_TEMPLATE})",
+    )
+    admission.add_argument(
+        "--default-platform",
+        default="linux/amd64",
+        metavar="OS/ARCH[/VARIANT]",
+        help="platform of pods that constrain neither OS nor architecture (linux/amd64)",
+    )
+    admission.add_argument(
+        "--require-digest",
+        default=env("IMAGEGATE_REQUIRE_DIGEST", "enforce"),
+        choices=[mode.value for mode in Mode],
+        help="tag-only images: enforce denies, audit warns, off ignores (default enforce)",
+    )
+    admission.add_argument(
+        "--spool",
+        default=env("IMAGEGATE_SPOOL", "imagegate-spool.db"),
+        metavar="FILE",
+        help="local file where admitted deployments wait for the store (env IMAGEGATE_SPOOL)",
+    )
+    admission.add_argument(
+        "--kubeconfig",
+        default=None,
+        metavar="FILE",
+        help="for namespace labels; default: in-cluster service account, else $KUBECONFIG",
+    )
+    admission.add_argument(
+        "--no-namespace-labels",
+        action="store_true",
+        help="do not read namespace labels from the cluster",
+    )
+
+
+def _add_certs(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    certs = groups.add_parser("certs", help="make TLS certificates for the webhook (no store)")
+    certs_commands = certs.add_subparsers(dest="certs_action", required=True)
+    text = "make a CA and a serving certificate signed by it; prints the caBundle"
+    generate = certs_commands.add_parser("generate", help=text, description=text)
+    generate.set_defaults(command_name="certs.generate")
+    generate.add_argument(
+        "--dns",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a DNS name the server answers to, e.g. SERVICE.NAMESPACE.svc; repeat for several",
+    )
+    generate.add_argument(
+        "--ip", action="append", default=[], metavar="ADDR", help="an IP address; repeatable"
+    )
+    generate.add_argument(
+        "--days", type=int, default=365, help="validity of the serving certificate (365)"
+    )
+    generate.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="directory for ca.crt, ca.key, tls.crt and tls.key (created if needed)",
+    )
 
 
 def _add_record(

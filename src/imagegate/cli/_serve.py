@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from imagegate.admission import AdmissionSettings, DeploymentNameTemplate, EnvironmentMapping
 from imagegate.api import ApiSettings
 from imagegate.logs import configure_logging
+from imagegate.policy import DefaultPolicy, Mode
 from imagegate.server import ServerSettings, SettingsError, serve
-from imagegate.tracking import TrackerSettings, validate_environment_name
+from imagegate.tracking import Platform, TrackerSettings, validate_environment_name
 
 _DEFAULT_PLAIN_LISTEN = "127.0.0.1:8080"
 _DEFAULT_TLS_LISTEN = "0.0.0.0:8443"
@@ -16,12 +18,18 @@ _DEFAULT_TLS_LISTEN = "0.0.0.0:8443"
 
 def run_serve(arguments: argparse.Namespace) -> None:
     """Build ServerSettings from the command line and serve until stopped."""
+    configure_logging(arguments.log_level)
+    serve(settings_from(arguments))
+
+
+def settings_from(arguments: argparse.Namespace) -> ServerSettings:
+    """Validated server settings from ``imagegate serve`` arguments."""
     tls = arguments.tls_cert is not None
-    host, port = parse_listen(
-        arguments.listen or (_DEFAULT_TLS_LISTEN if tls else _DEFAULT_PLAIN_LISTEN)
-    )
+    default_listen = _DEFAULT_TLS_LISTEN if tls else _DEFAULT_PLAIN_LISTEN
+    host, port = parse_listen(arguments.listen or default_listen)
     validate_environment_name(arguments.default_logical_env, field="--default-logical-env")
-    settings = ServerSettings(
+    validate_environment_name(arguments.cluster_name, field="--cluster-name")
+    return ServerSettings(
         host=host,
         port=port,
         tls_cert=Path(arguments.tls_cert) if arguments.tls_cert else None,
@@ -29,9 +37,21 @@ def run_serve(arguments: argparse.Namespace) -> None:
         store_url=arguments.store,
         tracker=TrackerSettings(auto_create_environments=arguments.auto_create_environments),
         api=ApiSettings(default_logical_environment=arguments.default_logical_env),
+        admission=AdmissionSettings(
+            cluster=arguments.cluster_name,
+            environments=EnvironmentMapping(
+                label=arguments.environment_label,
+                namespaces=parse_namespace_environments(arguments.namespace_env),
+                default=arguments.default_logical_env,
+            ),
+            name_template=DeploymentNameTemplate(arguments.deployment_name_template),
+            default_platform=parse_platform(arguments.default_platform),
+            policy=DefaultPolicy(require_digest=Mode(arguments.require_digest)),
+            spool_path=Path(arguments.spool),
+            namespace_labels=not arguments.no_namespace_labels,
+            kubeconfig=arguments.kubeconfig,
+        ),
     ).validate()
-    configure_logging(arguments.log_level)
-    serve(settings)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -40,3 +60,25 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not separator or not host or not port.isdigit():
         raise SettingsError(f"--listen {text!r} must be HOST:PORT, e.g. 127.0.0.1:8080")
     return host.strip("[]"), int(port)
+
+
+def parse_namespace_environments(pairs: list[str]) -> dict[str, str]:
+    """``NAMESPACE=ENV`` pairs as a mapping; each environment name validated."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        namespace, separator, environment = pair.partition("=")
+        if not separator or not namespace or not environment:
+            raise SettingsError(f"--namespace-env {pair!r} must be NAMESPACE=ENV")
+        validate_environment_name(environment, field=f"--namespace-env {namespace}")
+        mapping[namespace] = environment
+    return mapping
+
+
+def parse_platform(text: str) -> Platform:
+    """``os/arch[/variant]`` as a Platform."""
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise SettingsError(f"--default-platform {text!r} must be OS/ARCH or OS/ARCH/VARIANT")
+    return Platform(
+        os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else None
+    )

@@ -1,11 +1,26 @@
-"""The aiohttp application: routes, middlewares and the lifecycle of its parts."""
+"""The aiohttp application: routes, middlewares and the lifecycle of its parts.
+
+Each part opens in a ``cleanup_ctx`` generator and closes in reverse order on
+shutdown: store, then spool and recorder, then namespace cache, then admission.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
+import structlog
 from aiohttp import web
 
+from imagegate.admission import (
+    ADMISSION,
+    ADMISSION_METRICS,
+    MAX_REVIEW_BYTES,
+    AdmissionService,
+    NamespaceLabels,
+    add_admission_routes,
+)
 from imagegate.api import (
     API_SETTINGS,
     AUTHENTICATOR,
@@ -14,23 +29,48 @@ from imagegate.api import (
     add_api_routes,
     json_errors,
 )
+from imagegate.kube import KubeClient, KubeConfigError, NamespaceCache, load_connection
+from imagegate.metrics import Metrics
+from imagegate.recording import Recorder, Spool
+from imagegate.server._readiness import Readiness
 from imagegate.server._settings import ServerSettings
 from imagegate.store import open_store
-from imagegate.tracking import Tracker
+from imagegate.tracking import EnvironmentExistsError, Tracker
+
+log = structlog.get_logger("imagegate.server")
 
 SETTINGS = web.AppKey("settings", ServerSettings)
+METRICS = web.AppKey("metrics", Metrics)
+READINESS = web.AppKey("readiness", Readiness)
+RECORDER = web.AppKey("recorder", Recorder)
+SPOOL = web.AppKey("spool", Spool)
+NAMESPACES = web.AppKey("namespaces", NamespaceCache)
 
-# aiohttp refuses larger bodies before a handler runs; handlers set tighter limits.
-_CLIENT_MAX_SIZE = 4 * 1024 * 1024
+# How long shutdown waits for the recorder to empty the spool into the store;
+# what is left stays in the spool file and is written after the next start.
+_DRAIN_ON_SHUTDOWN_S = 5.0
 
 
 def build_app(settings: ServerSettings) -> web.Application:
-    """The application; the store opens on startup and closes on shutdown."""
-    app = web.Application(middlewares=[json_errors], client_max_size=_CLIENT_MAX_SIZE)
+    """The application; its parts open on startup and close on shutdown."""
+    app = web.Application(middlewares=[json_errors])
+    metrics = Metrics()
     app[SETTINGS] = settings
     app[API_SETTINGS] = settings.api
-    app.cleanup_ctx.append(_store_context)
+    app[METRICS] = metrics
+    app[ADMISSION_METRICS] = metrics
+    app[MAX_REVIEW_BYTES] = settings.admission.max_body_bytes
+    readiness = Readiness()
+    for condition in ("store", "spool", "policies", "admission"):
+        readiness.require(condition)
+    app[READINESS] = readiness
+    app.cleanup_ctx.extend(
+        [_store_context, _recording_context, _namespaces_context, _admission_context]
+    )
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
+    add_admission_routes(app)
     add_api_routes(app)
     return app
 
@@ -40,12 +80,106 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: store, spool, policies (and namespace cache, if used) are loaded."""
+    unmet = request.app[READINESS].unmet()
+    if unmet:
+        return web.json_response({"status": "not ready", "waiting_for": unmet}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Prometheus text exposition."""
+    body, content_type = request.app[METRICS].exposition()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = await open_store(settings.store_url)
     try:
-        app[TRACKER] = Tracker(store, settings=settings.tracker)
+        tracker = Tracker(store, settings=settings.tracker)
+        await _ensure_environment(tracker, settings.admission.cluster)
+        app[TRACKER] = tracker
         app[AUTHENTICATOR] = Authenticator(store, cache_ttl_s=settings.api.api_key_cache_ttl_s)
+        app[READINESS].mark("store")
         yield
     finally:
         await store.close()
+
+
+async def _recording_context(app: web.Application) -> AsyncIterator[None]:
+    spool = await Spool.open(app[SETTINGS].admission.spool_path)
+    recorder = Recorder(spool, app[TRACKER], metrics=app[METRICS])
+    task = asyncio.create_task(recorder.run(), name="imagegate-recorder")
+    app[SPOOL] = spool
+    app[RECORDER] = recorder
+    app[READINESS].mark("spool")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(recorder.drain(), _DRAIN_ON_SHUTDOWN_S)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await spool.close()
+
+
+async def _namespaces_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS].admission
+    if not settings.namespace_labels:
+        yield
+        return
+    try:
+        connection = load_connection(settings.kubeconfig)
+    except KubeConfigError as error:
+        log.info("namespace_labels_off", reason=str(error))
+        yield
+        return
+    client = KubeClient.open(connection)
+    cache = NamespaceCache(client, lookup_timeout_s=settings.namespace_lookup_timeout_s)
+    app[NAMESPACES] = cache
+    readiness = app[READINESS]
+    readiness.require("namespaces")
+    watch = asyncio.create_task(cache.run(), name="imagegate-namespace-watch")
+    synced = asyncio.create_task(_mark_when_synced(cache, readiness), name="imagegate-ns-synced")
+    try:
+        yield
+    finally:
+        for task in (watch, synced):
+            task.cancel()
+        await asyncio.gather(watch, synced, return_exceptions=True)
+        await client.close()
+
+
+async def _admission_context(app: web.Application) -> AsyncIterator[None]:
+    namespaces: NamespaceLabels | None = app.get(NAMESPACES)
+    service = AdmissionService(
+        settings=app[SETTINGS].admission,
+        sink=app[SPOOL],
+        metrics=app[METRICS],
+        namespaces=namespaces,
+    )
+    app[ADMISSION] = service
+    readiness = app[READINESS]
+    readiness.mark("policies")
+    readiness.mark("admission")
+    try:
+        yield
+    finally:
+        await service.close()
+
+
+async def _mark_when_synced(cache: NamespaceCache, readiness: Readiness) -> None:
+    await cache.synced.wait()
+    readiness.mark("namespaces")
+
+
+async def _ensure_environment(tracker: Tracker, name: str) -> None:
+    # Admission records into the cluster's environment; several replicas may race here.
+    if await tracker.get_environment(name) is None:
+        with contextlib.suppress(EnvironmentExistsError):
+            await tracker.create_environment(name, description="this cluster (admission webhook)")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import ssl
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 from aiohttp import web
@@ -12,14 +14,21 @@ from aiohttp.web_response import StreamResponse
 
 from imagegate.server._app import build_app
 from imagegate.server._settings import ServerSettings
+from imagegate.tls import ReloadingTLSContext
 
 log = structlog.get_logger("imagegate.server")
+
+
+# Admissions log a richer line of their own; probes and scrapes would drown the rest.
+_QUIET_PATHS = frozenset({"/validate", "/mutate", "/healthz", "/readyz", "/metrics"})
 
 
 class StructuredAccessLogger(AbstractAccessLogger):
     """One JSON line per request; never the query string or headers (they may hold secrets)."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        if request.path in _QUIET_PATHS and response.status < 400:
+            return
         log.info(
             "http_request",
             method=request.method,
@@ -30,13 +39,27 @@ class StructuredAccessLogger(AbstractAccessLogger):
         )
 
 
-def server_ssl_context(settings: ServerSettings) -> ssl.SSLContext | None:
-    """TLS 1.2+ server context from the configured files, or None for plain HTTP."""
+def reloading_tls(settings: ServerSettings) -> ReloadingTLSContext | None:
+    """TLS 1.2+ from the configured files, reloaded when they change; None for plain HTTP."""
     if settings.tls_cert is None or settings.tls_key is None:
         return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return ReloadingTLSContext(settings.tls_cert, settings.tls_key)
+
+
+def watch_certificates(
+    tls: ReloadingTLSContext, interval_s: float
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that reloads rotated certificate files while the app runs."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(tls.watch(interval_s), name="imagegate-tls-watch")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     return context
 
 
@@ -44,6 +67,9 @@ def serve(settings: ServerSettings) -> None:
     """Serve until SIGINT/SIGTERM, then finish in-flight requests and close the store."""
     settings.validate()
     app = build_app(settings)
+    tls = reloading_tls(settings)
+    if tls is not None:
+        app.cleanup_ctx.append(watch_certificates(tls, settings.tls_reload_interval_s))
     scheme = "https" if settings.tls else "http"
     log.info(
         "server_starting",
@@ -54,7 +80,7 @@ def serve(settings: ServerSettings) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        ssl_context=server_ssl_context(settings),
+        ssl_context=tls.context if tls is not None else None,
         access_log_class=StructuredAccessLogger,
         shutdown_timeout=settings.shutdown_timeout_s,
         print=None,

@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imagegate.admission import AdmissionSettings
 from imagegate.api import ApiSettings
 from imagegate.store import DEFAULT_STORE_URL
 from imagegate.tracking import TrackerSettings
@@ -33,6 +34,10 @@ class ServerSettings:
     """How unknown environments are treated."""
     api: ApiSettings = field(default_factory=ApiSettings)
     """Behaviour of the HTTP API."""
+    admission: AdmissionSettings = field(default_factory=AdmissionSettings)
+    """The admission webhook: cluster name, environments, policy, spool."""
+    tls_reload_interval_s: float = 10.0
+    """How often the certificate files are checked for a new certificate."""
     shutdown_timeout_s: float = 10.0
     """How long in-flight requests may finish after SIGTERM."""
 

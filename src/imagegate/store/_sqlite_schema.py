@@ -97,4 +97,12 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     """
     + _SEED_ROWS,
+    # 2: how far each durable admission queue has been applied (exactly-once replay).
+    """
+    CREATE TABLE queue_positions (
+        source        TEXT PRIMARY KEY,
+        last_sequence INTEGER NOT NULL,
+        updated_at    TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )

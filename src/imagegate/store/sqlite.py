@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,11 +32,14 @@ from imagegate.tracking import (
     Kind,
     LogicalEnvironment,
     Platform,
+    QueuedRequest,
+    QueuedResult,
     RecordRequest,
     RecordResult,
     Status,
     StoreError,
     StoreUnavailableError,
+    TrackingError,
     UnknownEnvironmentError,
     plan_recording,
     utc_now,
@@ -100,6 +103,19 @@ class SqliteStore:
         self, request: RecordRequest, *, now: datetime, create_environment: bool
     ) -> RecordResult:
         return await self._run(lambda c: _record(c, request, now, create_environment))
+
+    async def record_queued(
+        self,
+        source: str,
+        items: Sequence[QueuedRequest],
+        *,
+        now: datetime,
+        create_environment: bool,
+    ) -> list[QueuedResult]:
+        return await self._run(lambda c: _record_queued(c, source, items, now, create_environment))
+
+    async def queue_position(self, source: str) -> int:
+        return await self._run(lambda c: _queue_position(c, source))
 
     async def list_deployments(self, query: DeploymentQuery) -> DeploymentPage:
         return await self._run(lambda c: _list_deployments(c, query))
@@ -272,43 +288,96 @@ def _record(
     now: datetime,
     create_environment: bool,
 ) -> RecordResult:
-    key = request.key
-    stamp = format_timestamp(now)
     with _write_transaction(connection):
-        _ensure_environments(connection, key, stamp, create_environment)
-        row = connection.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM deployments WHERE environment = ? "
-            "AND logical_environment = ? AND deployment_name = ? AND kind = ? "
-            "AND status = 'deployed'",
-            (key.environment, key.logical_environment, key.deployment_name, key.kind.value),
-        ).fetchone()
-        active = _record_from_row(row) if row else None
-        plan = plan_recording(active=active, request=request)
-        # Retire before inserting: the unique index admits one deployed row at any time.
-        if plan.retire_id is not None and plan.retire_status is not None:
+        return _apply(connection, request, now, create_environment)
+
+
+def _record_queued(
+    connection: sqlite3.Connection,
+    source: str,
+    items: Sequence[QueuedRequest],
+    now: datetime,
+    create_environment: bool,
+) -> list[QueuedResult]:
+    results: list[QueuedResult] = []
+    with _write_transaction(connection):
+        applied_up_to = _queue_position(connection, source)
+        for item in items:
+            if item.sequence <= applied_up_to:
+                results.append(QueuedResult(sequence=item.sequence, already_applied=True))
+                continue
+            # A savepoint per request: a refused one leaves no trace, the others go on.
+            connection.execute("SAVEPOINT queued_request")
+            try:
+                result = _apply(connection, item.request, now, create_environment)
+            except TrackingError as error:
+                connection.execute("ROLLBACK TO queued_request")
+                results.append(QueuedResult(sequence=item.sequence, error=error))
+            else:
+                results.append(QueuedResult(sequence=item.sequence, result=result))
+            finally:
+                connection.execute("RELEASE queued_request")
+        last = max((item.sequence for item in items), default=applied_up_to)
+        if last > applied_up_to:
             connection.execute(
-                "UPDATE deployments SET status = ?, updated_at = ? WHERE id = ?",
-                (plan.retire_status.value, stamp, plan.retire_id),
+                "INSERT INTO queue_positions (source, last_sequence, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (source) DO UPDATE SET last_sequence = excluded.last_sequence, "
+                "updated_at = excluded.updated_at",
+                (source, last, format_timestamp(now)),
             )
-        new_id: int | None = None
-        if plan.insert:
-            new_id = _insert(connection, request, stamp)
-            if plan.retire_id is not None:
-                connection.execute(
-                    "UPDATE deployments SET superseded_by = ? WHERE id = ?",
-                    (new_id, plan.retire_id),
-                )
-        if plan.refresh_id is not None:
-            connection.execute(
-                "UPDATE deployments SET last_seen_at = ? WHERE id = ?", (stamp, plan.refresh_id)
-            )
-        result_id = new_id or plan.refresh_id or plan.retire_id
-        record = _fetch(connection, result_id) if result_id is not None else None
-        superseded = (
-            _fetch(connection, plan.retire_id)
-            if plan.insert and plan.retire_id is not None
-            else None
+    return results
+
+
+def _queue_position(connection: sqlite3.Connection, source: str) -> int:
+    row = connection.execute(
+        "SELECT last_sequence FROM queue_positions WHERE source = ?", (source,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _apply(
+    connection: sqlite3.Connection,
+    request: RecordRequest,
+    now: datetime,
+    create_environment: bool,
+) -> RecordResult:
+    """Apply one request inside the caller's write transaction."""
+    key = request.key
+    stamp = format_timestamp(request.observed_at or now)
+    _ensure_environments(connection, key, stamp, create_environment)
+    row = connection.execute(
+        f"SELECT {_RECORD_COLUMNS} FROM deployments WHERE environment = ? "
+        "AND logical_environment = ? AND deployment_name = ? AND kind = ? "
+        "AND status = 'deployed'",
+        (key.environment, key.logical_environment, key.deployment_name, key.kind.value),
+    ).fetchone()
+    active = _record_from_row(row) if row else None
+    plan = plan_recording(active=active, request=request)
+    # Retire before inserting: the unique index admits one deployed row at any time.
+    if plan.retire_id is not None and plan.retire_status is not None:
+        connection.execute(
+            "UPDATE deployments SET status = ?, updated_at = ? WHERE id = ?",
+            (plan.retire_status.value, stamp, plan.retire_id),
         )
+    new_id: int | None = None
+    if plan.insert:
+        new_id = _insert(connection, request, stamp)
+        if plan.retire_id is not None:
+            connection.execute(
+                "UPDATE deployments SET superseded_by = ? WHERE id = ?",
+                (new_id, plan.retire_id),
+            )
+    if plan.refresh_id is not None:
+        # MAX: a request replayed late must not move last_seen_at backwards.
+        connection.execute(
+            "UPDATE deployments SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
+            (stamp, plan.refresh_id),
+        )
+    result_id = new_id or plan.refresh_id or plan.retire_id
+    record = _fetch(connection, result_id) if result_id is not None else None
+    superseded = (
+        _fetch(connection, plan.retire_id) if plan.insert and plan.retire_id is not None else None
+    )
     return RecordResult(outcome=plan.outcome, record=record, superseded=superseded)
 
 

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from imagegate.tracking._errors import TrackingError
+
 DEFAULT_LOGICAL_ENVIRONMENTS = ("development", "staging", "production")
 """Logical environments that exist from the start; others are created on first use."""
 
@@ -141,6 +143,12 @@ class RecordRequest:
     """May only be ``None`` when decommissioning: then whatever is deployed goes."""
     platform: Platform | None
     status: Status = Status.DEPLOYED
+    observed_at: datetime | None = None
+    """When the deployment was seen (e.g. admitted); the record is dated by it.
+
+    ``None`` means "now". Set when a request is written later than it happened,
+    so that a record replayed after a store outage keeps its true time.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +160,30 @@ class RecordResult:
     """``None`` only for ``unchanged``."""
     superseded: DeploymentRecord | None = None
     """The record this one replaced, for ``superseded``."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRequest:
+    """A record request taken from a durable queue, at its place in that queue."""
+
+    sequence: int
+    """Position in the queue; strictly increasing."""
+    request: RecordRequest
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedResult:
+    """What applying one queued request did.
+
+    Exactly one of ``result`` and ``error`` is set, unless ``already_applied``.
+    """
+
+    sequence: int
+    result: RecordResult | None = None
+    error: TrackingError | None = None
+    """A permanent refusal (e.g. an unknown environment); retrying cannot help."""
+    already_applied: bool = False
+    """The store had applied this request before (a replay after a crash)."""
 
 
 @dataclass(frozen=True, slots=True)

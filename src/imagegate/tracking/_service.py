@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,6 +10,7 @@ from imagegate.tracking._errors import (
     AmbiguousDeploymentError,
     InvalidFieldError,
     InvalidParameterError,
+    TrackingError,
 )
 from imagegate.tracking._model import (
     DeploymentPage,
@@ -17,6 +18,8 @@ from imagegate.tracking._model import (
     Environment,
     Kind,
     LogicalEnvironment,
+    QueuedRequest,
+    QueuedResult,
     RecordRequest,
     RecordResult,
     Status,
@@ -64,20 +67,44 @@ class Tracker:
 
     async def record(self, request: RecordRequest) -> RecordResult:
         """Record a deployment: create, supersede, refresh or decommission, atomically."""
-        _validate_key_names(request)
-        if request.status is Status.SUPERSEDED:
-            raise InvalidFieldError(
-                "status 'superseded' is set by imagegate when a newer artifact is recorded; "
-                "record the new artifact instead",
-                field="status",
-            )
-        if request.status is Status.DEPLOYED and request.artifact is None:
-            raise InvalidFieldError("a deployed record needs an artifact", field="reference")
+        _validate_request(request)
         return await self._store.record(
             request,
             now=self._clock(),
             create_environment=self._settings.auto_create_environments,
         )
+
+    async def record_queued(
+        self, source: str, items: Sequence[QueuedRequest]
+    ) -> list[QueuedResult]:
+        """Apply requests taken from the durable queue ``source``, exactly once.
+
+        Results come in the order of ``items``; an invalid request is reported in
+        its result and the others are applied all the same.
+        """
+        valid: list[QueuedRequest] = []
+        refused: dict[int, QueuedResult] = {}
+        for item in items:
+            try:
+                _validate_request(item.request)
+            except TrackingError as error:
+                refused[item.sequence] = QueuedResult(sequence=item.sequence, error=error)
+            else:
+                valid.append(item)
+        applied: list[QueuedResult] = []
+        if valid:
+            applied = await self._store.record_queued(
+                source,
+                valid,
+                now=self._clock(),
+                create_environment=self._settings.auto_create_environments,
+            )
+        by_sequence = {result.sequence: result for result in applied} | refused
+        return [by_sequence[item.sequence] for item in items]
+
+    async def queue_position(self, source: str) -> int:
+        """The highest sequence of the queue ``source`` that the store has applied."""
+        return await self._store.queue_position(source)
 
     async def default_deployment_name(
         self, *, environment: str, logical_environment: str, kind: Kind, repository: str
@@ -125,7 +152,15 @@ class Tracker:
         return await self._store.list_logical_environments()
 
 
-def _validate_key_names(request: RecordRequest) -> None:
+def _validate_request(request: RecordRequest) -> None:
     validate_environment_name(request.key.environment, field="environment")
     validate_environment_name(request.key.logical_environment, field="logical_environment")
     validate_deployment_name(request.key.deployment_name)
+    if request.status is Status.SUPERSEDED:
+        raise InvalidFieldError(
+            "status 'superseded' is set by imagegate when a newer artifact is recorded; "
+            "record the new artifact instead",
+            field="status",
+        )
+    if request.status is Status.DEPLOYED and request.artifact is None:
+        raise InvalidFieldError("a deployed record needs an artifact", field="reference")

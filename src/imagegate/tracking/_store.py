@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -11,6 +12,8 @@ from imagegate.tracking._model import (
     Environment,
     Kind,
     LogicalEnvironment,
+    QueuedRequest,
+    QueuedResult,
     RecordRequest,
     RecordResult,
 )
@@ -33,6 +36,27 @@ class Store(Protocol):
         Raises UnknownEnvironmentError if the environment does not exist and
         ``create_environment`` is false. Unknown logical environments are created.
         """
+        ...
+
+    async def record_queued(
+        self,
+        source: str,
+        items: Sequence[QueuedRequest],
+        *,
+        now: datetime,
+        create_environment: bool,
+    ) -> list[QueuedResult]:
+        """Apply requests from the durable queue ``source`` in one transaction.
+
+        The highest sequence applied is committed with the records, so a batch that
+        is replayed after a crash is recognised and not applied twice: delivery from
+        the queue becomes exactly-once. A request the store refuses for good (a
+        TrackingError) is reported in its result and does not stop the others.
+        """
+        ...
+
+    async def queue_position(self, source: str) -> int:
+        """The highest sequence of ``source`` applied so far; 0 if none."""
         ...
 
     async def list_deployments(self, query: DeploymentQuery) -> DeploymentPage:

@@ -217,7 +217,8 @@ async def test_environments(live_server: LiveServer, token: str) -> None:
     assert described.body["name"] == "k8s-east"
     assert described.body["description"] == "k8s-east"
     listing = await live_server.call("GET", "/api/v1/environments", token=token)
-    assert [e["name"] for e in listing.body["items"]] == ["deployed", "k8s-east"]
+    # "default" is the cluster's own environment, created at startup for admission records.
+    assert [e["name"] for e in listing.body["items"]] == ["default", "deployed", "k8s-east"]
 
     duplicate = await live_server.call(
         "POST", "/api/v1/environments", token=token, json={"name": "k8s-east"}

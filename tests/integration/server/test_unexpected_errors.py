@@ -7,6 +7,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from imagegate.admission import AdmissionSettings
 from imagegate.server import ServerSettings, build_app
 
 
@@ -15,7 +16,11 @@ async def broken(request: web.Request) -> web.Response:
 
 
 async def test_unhandled_error_is_a_json_500(tmp_path: Path) -> None:
-    app = build_app(ServerSettings(store_url=f"sqlite:///{tmp_path / 'db'}"))
+    settings = ServerSettings(
+        store_url=f"sqlite:///{tmp_path / 'db'}",
+        admission=AdmissionSettings(spool_path=tmp_path / "spool.db", namespace_labels=False),
+    )
+    app = build_app(settings)
     app.router.add_get("/broken", broken)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -1,0 +1,53 @@
+"""The admission webhook: AdmissionReview in, decision out, admitted workloads recorded.
+
+The decision (``decide``) is pure; ``AdmissionService`` adds the IO around it and
+``add_admission_routes`` the HTTP endpoints.
+"""
+
+from imagegate.admission._decide import AdmissionContext, Decision, decide
+from imagegate.admission._environments import (
+    DEFAULT_ENVIRONMENT_LABEL,
+    EnvironmentMapping,
+    EnvironmentSource,
+)
+from imagegate.admission._errors import MalformedReviewError
+from imagegate.admission._http import (
+    ADMISSION,
+    ADMISSION_METRICS,
+    MAX_REVIEW_BYTES,
+    add_admission_routes,
+)
+from imagegate.admission._naming import DEFAULT_TEMPLATE, DeploymentNameTemplate, TemplateError
+from imagegate.admission._review import (
+    AdmissionRequest,
+    AdmissionReview,
+    decode_review,
+    encode_response,
+)
+from imagegate.admission._service import AdmissionService, NamespaceLabels, RecordSink
+from imagegate.admission._settings import AdmissionSettings
+
+__all__ = [
+    "ADMISSION",
+    "ADMISSION_METRICS",
+    "DEFAULT_ENVIRONMENT_LABEL",
+    "DEFAULT_TEMPLATE",
+    "MAX_REVIEW_BYTES",
+    "AdmissionContext",
+    "AdmissionRequest",
+    "AdmissionReview",
+    "AdmissionService",
+    "AdmissionSettings",
+    "Decision",
+    "DeploymentNameTemplate",
+    "EnvironmentMapping",
+    "EnvironmentSource",
+    "MalformedReviewError",
+    "NamespaceLabels",
+    "RecordSink",
+    "TemplateError",
+    "add_admission_routes",
+    "decide",
+    "decode_review",
+    "encode_response",
+]

@@ -1,0 +1,239 @@
+"""The admission decision: a pure function of the request, its context and policy.
+
+No IO here: the namespace's logical environment is looked up before, and the
+records this returns are written after, by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from http import HTTPStatus
+
+import msgspec
+
+from imagegate.admission._errors import MalformedReviewError
+from imagegate.admission._naming import DeploymentNameTemplate
+from imagegate.admission._review import AdmissionRequest
+from imagegate.policy import DefaultPolicy, Mode, Violation
+from imagegate.tracking import (
+    Artifact,
+    DeploymentKey,
+    Kind,
+    Platform,
+    RecordRequest,
+    Status,
+)
+from imagegate.workloads import (
+    ExtractedWorkload,
+    InvalidObjectError,
+    extract_workload,
+    handles,
+)
+
+# kube-apiserver truncates a warning past 256 characters and drops warnings past
+# 4 KiB in total; stay under both so that what the user reads is ours, not cut.
+MAX_WARNING_LENGTH = 256
+MAX_WARNINGS_SIZE = 4096
+# Subresources that change which images run, and so are judged like the pod itself.
+_JUDGED_SUBRESOURCES = frozenset({"", "ephemeralcontainers"})
+# Controllers whose pods come and go by design: their pods are judged, not recorded;
+# the controller's own object is (e.g. a Job, or the CronJob that owns it).
+_SHORT_LIVED_OWNERS = frozenset({"Job"})
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionContext:
+    """What the decision needs beyond the request: settings and looked-up facts."""
+
+    cluster: str
+    """The environment admitted workloads are recorded in."""
+    logical_environment: str
+    """Of the request's namespace, as looked up by the caller."""
+    name_template: DeploymentNameTemplate
+    default_platform: Platform
+    policy: DefaultPolicy
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to one AdmissionReview, and what to record because of it."""
+
+    allowed: bool
+    code: int = HTTPStatus.OK
+    message: str | None = None
+    warnings: tuple[str, ...] = ()
+    records: tuple[RecordRequest, ...] = ()
+    workload: ExtractedWorkload | None = None
+    violations: tuple[Violation, ...] = ()
+    unrecorded: tuple[tuple[str, str], ...] = field(default=())
+    """(container, reason) of admitted containers that cannot be recorded."""
+    judged: bool = False
+    """False when the request was allowed untouched (other kind, subresource, CONNECT)."""
+
+
+ALLOW_UNTOUCHED = Decision(allowed=True)
+
+
+def decide(*, request: AdmissionRequest, context: AdmissionContext) -> Decision:
+    """Allow or deny ``request``, and the record requests an allowed one causes."""
+    if request.operation == "CONNECT" or request.sub_resource not in _JUDGED_SUBRESOURCES:
+        return ALLOW_UNTOUCHED
+    if not handles(request.kind.group, request.kind.kind):
+        return ALLOW_UNTOUCHED
+    if request.operation == "DELETE":
+        return _decide_delete(request, context)
+    if request.operation not in ("CREATE", "UPDATE"):
+        raise MalformedReviewError(
+            f"unknown operation {request.operation!r}", reason="unknown_operation"
+        )
+    workload = _extract(request, request.object, "object", context)
+    violations = tuple(context.policy.evaluate(workload))
+    enforced = [v for v in violations if v.mode is Mode.ENFORCE]
+    audited = [v for v in violations if v.mode is Mode.AUDIT]
+    if enforced:
+        return Decision(
+            allowed=False,
+            code=HTTPStatus.FORBIDDEN,
+            message=_denial_message(workload, enforced),
+            warnings=_warnings(audited),
+            workload=workload,
+            violations=violations,
+            judged=True,
+        )
+    records, unrecorded = _records(request, workload, context)
+    return Decision(
+        allowed=True,
+        warnings=_warnings(audited),
+        records=records,
+        workload=workload,
+        violations=violations,
+        unrecorded=unrecorded,
+        judged=True,
+    )
+
+
+def _decide_delete(request: AdmissionRequest, context: AdmissionContext) -> Decision:
+    workload = _extract(request, request.old_object, "oldObject", context)
+    if workload.identity.owned or request.dry_run:
+        # A Pod of a ReplicaSet going away says nothing about the Deployment's life.
+        return Decision(allowed=True, workload=workload, judged=True)
+    records = tuple(
+        RecordRequest(
+            key=key,
+            artifact=None,
+            platform=None,
+            status=Status.DECOMMISSIONED,
+            observed_at=context.now,
+        )
+        for key, _platform, _container in _keys(workload, context)
+    )
+    return Decision(allowed=True, records=records, workload=workload, judged=True)
+
+
+def _records(
+    request: AdmissionRequest, workload: ExtractedWorkload, context: AdmissionContext
+) -> tuple[tuple[RecordRequest, ...], tuple[tuple[str, str], ...]]:
+    if request.dry_run:
+        return (), ()
+    identity = workload.identity
+    if identity.owned and (request.operation == "UPDATE" or identity.kind in _SHORT_LIVED_OWNERS):
+        # Updates of owned objects include old ReplicaSets being scaled down: recording
+        # their (older) images would supersede the rollout's new one.
+        return (), ()
+    records: list[RecordRequest] = []
+    unrecorded: list[tuple[str, str]] = []
+    by_container = {container.name: container for container in workload.containers}
+    for key, platform, container_name in _keys(workload, context):
+        container = by_container[container_name]
+        reference = container.reference
+        if reference is None or reference.digest is None:
+            reason = "invalid image reference" if reference is None else "no digest"
+            if (container_name, reason) not in unrecorded:
+                unrecorded.append((container_name, reason))
+            continue
+        records.append(
+            RecordRequest(
+                key=key,
+                artifact=Artifact(
+                    repository=reference.repository, digest=reference.digest, tag=reference.tag
+                ),
+                platform=platform,
+                observed_at=context.now,
+            )
+        )
+    return tuple(records), tuple(unrecorded)
+
+
+def _keys(
+    workload: ExtractedWorkload, context: AdmissionContext
+) -> list[tuple[DeploymentKey, Platform, str]]:
+    """One key per container and platform; several platforms get a suffix each."""
+    identity = workload.identity
+    keys = []
+    for container in workload.containers:
+        name = context.name_template.render(
+            cluster=context.cluster,
+            namespace=identity.namespace,
+            kind=identity.kind,
+            workload=identity.name,
+            container=container.name,
+        )
+        for platform in workload.platforms:
+            deployment_name = name if len(workload.platforms) == 1 else f"{name}@{platform}"
+            key = DeploymentKey(
+                environment=context.cluster,
+                logical_environment=context.logical_environment,
+                deployment_name=deployment_name,
+                kind=Kind.CONTAINER_IMAGE,
+            )
+            keys.append((key, platform, container.name))
+    return keys
+
+
+def _extract(
+    request: AdmissionRequest, raw: msgspec.Raw | None, field_name: str, context: AdmissionContext
+) -> ExtractedWorkload:
+    if raw is None or not len(raw):
+        raise MalformedReviewError(
+            f"request.{field_name} is missing for a {request.operation} of {request.kind.kind}",
+            reason="no_object",
+        )
+    try:
+        return extract_workload(
+            group=request.kind.group,
+            kind=request.kind.kind,
+            raw=bytes(raw),
+            request_name=request.name,
+            namespace=request.namespace,
+            default_platform=context.default_platform,
+        )
+    except InvalidObjectError as error:
+        raise MalformedReviewError(
+            f"request.{field_name}: {error}", reason="invalid_object"
+        ) from None
+
+
+def _denial_message(workload: ExtractedWorkload, violations: Sequence[Violation]) -> str:
+    identity = workload.identity
+    subject = f"{workload.object_kind} {identity.namespace}/{workload.object_name}".rstrip("/")
+    count = f"{len(violations)} policy violation{'s' if len(violations) > 1 else ''}"
+    return f"imagegate denied {subject}: {count}: " + "; ".join(v.describe() for v in violations)
+
+
+def _warnings(violations: Sequence[Violation]) -> tuple[str, ...]:
+    warnings: list[str] = []
+    size = 0
+    for index, violation in enumerate(violations):
+        text = f"imagegate (audit): {violation.describe()}"
+        if len(text) > MAX_WARNING_LENGTH:
+            text = text[: MAX_WARNING_LENGTH - 1] + "…"
+        remaining = len(violations) - index
+        if size + len(text) > MAX_WARNINGS_SIZE - 64:
+            warnings.append(f"imagegate (audit): {remaining} more violations; see imagegate logs")
+            break
+        warnings.append(text)
+        size += len(text)
+    return tuple(warnings)

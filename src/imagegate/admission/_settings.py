@@ -1,0 +1,39 @@
+"""Settings of the admission webhook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imagegate.admission._environments import EnvironmentMapping
+from imagegate.admission._naming import DeploymentNameTemplate
+from imagegate.policy import DefaultPolicy
+from imagegate.tracking import Platform
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionSettings:
+    """How admission decides, records and looks things up."""
+
+    cluster: str = "default"
+    """Environment that admitted workloads are recorded in: name it after the cluster."""
+    environments: EnvironmentMapping = field(default_factory=EnvironmentMapping)
+    """How a namespace's logical environment is found."""
+    name_template: DeploymentNameTemplate = field(default_factory=DeploymentNameTemplate)
+    """Deployment name of each admitted container."""
+    default_platform: Platform = field(default_factory=Platform)
+    """Platform of pods that constrain neither OS nor architecture."""
+    policy: DefaultPolicy = field(default_factory=DefaultPolicy)
+    """The policy applied to every admitted workload."""
+    spool_path: Path = Path("imagegate-spool.db")
+    """Local file where admitted deployments wait until the store takes them."""
+    spool_bound_s: float = 0.25
+    """Longest an admission answer waits for its records to be durable in the spool."""
+    max_body_bytes: int = 8 * 1024 * 1024
+    """Largest AdmissionReview accepted (an object and its old version, 1.5 MiB each max)."""
+    namespace_labels: bool = True
+    """Look namespace labels up in the cluster (when a connection is configured)."""
+    kubeconfig: str | None = None
+    """Kubeconfig file; None: in-cluster service account, else $KUBECONFIG."""
+    namespace_lookup_timeout_s: float = 0.5
+    """Longest an admission waits to read an uncached namespace from the API."""

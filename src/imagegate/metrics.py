@@ -1,0 +1,93 @@
+"""Prometheus metrics of one imagegate process, in a registry of its own.
+
+A registry per application (not the global one) keeps tests and several apps in
+one process from sharing counters.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+# Admission answers are expected in milliseconds; the API server's timeout is seconds.
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """Every metric imagegate exports."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.admission_requests = Counter(
+            "imagegate_admission_requests",
+            "AdmissionReviews answered, by operation, object kind and decision.",
+            ["webhook", "operation", "kind", "decision"],
+            registry=self.registry,
+        )
+        self.admission_duration = Histogram(
+            "imagegate_admission_duration_seconds",
+            "Time from receiving an AdmissionReview to answering it.",
+            ["webhook"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.admission_errors = Counter(
+            "imagegate_admission_errors",
+            "AdmissionReviews refused as malformed (HTTP 400), by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.policy_violations = Counter(
+            "imagegate_policy_violations",
+            "Policy violations found, by rule and mode.",
+            ["rule", "mode"],
+            registry=self.registry,
+        )
+        self.unrecorded_images = Counter(
+            "imagegate_unrecorded_images",
+            "Admitted container images that could not be recorded, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.records_written = Counter(
+            "imagegate_records_written",
+            "Record requests applied to the store, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.records_refused = Counter(
+            "imagegate_records_refused",
+            "Record requests the store refused for good (parked in the spool), by code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.store_failures = Counter(
+            "imagegate_record_store_failures",
+            "Attempts to write spooled requests that failed because the store was unavailable.",
+            registry=self.registry,
+        )
+        self.spool_depth = Gauge(
+            "imagegate_spool_depth",
+            "Record requests waiting in the local spool to be written to the store.",
+            registry=self.registry,
+        )
+        self.namespace_fallbacks = Counter(
+            "imagegate_namespace_lookup_fallbacks",
+            "Admissions whose namespace labels could not be read, so the default applied.",
+            registry=self.registry,
+        )
+        self.spool_slow_appends = Counter(
+            "imagegate_spool_slow_appends",
+            "Admissions answered before their spool append was durable (append exceeded bound).",
+            registry=self.registry,
+        )
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The metrics in Prometheus text format, and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,37 @@
+"""Values of policy evaluation."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Mode(enum.StrEnum):
+    """What a violation does to an admission."""
+
+    ENFORCE = "enforce"
+    """Deny the object."""
+    AUDIT = "audit"
+    """Admit it, with a warning the user sees (kubectl prints it)."""
+    OFF = "off"
+    """Do not evaluate."""
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One rule broken by one container's image, with how to fix it."""
+
+    policy: str
+    rule: str
+    mode: Mode
+    container: str
+    image: str
+    reason: str
+    fix: str
+
+    def describe(self) -> str:
+        """One line naming policy, rule, container, image, why and the fix."""
+        return (
+            f"[{self.policy}/{self.rule}] container {self.container!r} image {self.image!r}: "
+            f"{self.reason}; fix: {self.fix}"
+        )

@@ -1,0 +1,108 @@
+"""Drains the spool into the store, in order, exactly once, through outages."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import structlog
+
+from imagegate.metrics import Metrics
+from imagegate.recording._spool import Spool
+from imagegate.tracking import StoreError, Tracker
+
+log = structlog.get_logger("imagegate.recording")
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderSettings:
+    """Pacing of the recorder."""
+
+    batch_size: int = 256
+    """Requests written to the store in one transaction."""
+    retry_initial_s: float = 0.1
+    """First wait after the store failed; doubles on each further failure."""
+    retry_max_s: float = 5.0
+    """Longest wait between attempts while the store stays unavailable."""
+
+
+class Recorder:
+    """Background writer from a ``Spool`` to a ``Tracker``."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        tracker: Tracker,
+        *,
+        metrics: Metrics,
+        settings: RecorderSettings | None = None,
+    ) -> None:
+        self._spool = spool
+        self._tracker = tracker
+        self._metrics = metrics
+        self._settings = settings or RecorderSettings()
+        self._progress = asyncio.Event()
+        self._failing = False
+
+    async def run(self) -> None:
+        """Write spooled requests until cancelled; never raises for store failures."""
+        delay = self._settings.retry_initial_s
+        while True:
+            self._spool.appended.clear()
+            if await self._write_one_batch():
+                delay = self._settings.retry_initial_s
+                continue
+            if self._failing:
+                # Retry pacing while the store is down: nothing to await but time.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._settings.retry_max_s)
+                continue
+            await self._spool.appended.wait()
+
+    async def drain(self) -> None:
+        """Return once every request spooled so far has been written (or parked)."""
+        while True:
+            self._progress.clear()
+            if await self._spool.depth() == 0:
+                return
+            await self._progress.wait()
+
+    async def _write_one_batch(self) -> bool:
+        """Write the oldest batch; true if it made progress."""
+        batch = await self._spool.peek(self._settings.batch_size)
+        self._metrics.spool_depth.set(await self._spool.depth())
+        if not batch:
+            self._progress.set()
+            return False
+        try:
+            results = await self._tracker.record_queued(self._spool.source, batch)
+        except StoreError as error:
+            self._metrics.store_failures.inc()
+            if not self._failing:
+                log.warning("record_store_unavailable", error=str(error), spooled=len(batch))
+            self._failing = True
+            self._progress.set()
+            return False
+        if self._failing:
+            log.info("record_store_available")
+            self._failing = False
+        for queued, result in zip(batch, results, strict=True):
+            if result.error is not None:
+                # Refused for good (e.g. a name the store will never accept): park it
+                # so that it neither blocks the queue nor disappears.
+                self._metrics.records_refused.labels(code=result.error.code).inc()
+                log.error(
+                    "record_refused",
+                    code=result.error.code,
+                    error=result.error.message,
+                    deployment_name=queued.request.key.deployment_name,
+                )
+                await self._spool.park(
+                    queued.sequence, error_code=result.error.code, error=result.error.message
+                )
+            elif result.result is not None:
+                self._metrics.records_written.labels(outcome=result.result.outcome.value).inc()
+        await self._spool.ack(batch[-1].sequence)
+        self._metrics.spool_depth.set(await self._spool.depth())
+        self._progress.set()
+        return True

@@ -1,0 +1,31 @@
+"""Workloads in Kubernetes objects: their containers, images, platforms and identity.
+
+Pure: objects in, values out. Used by the admission webhook and by offline
+checks of manifests alike.
+"""
+
+from imagegate.workloads._extract import WORKLOAD_KINDS, extract_workload, handles
+from imagegate.workloads._identity import workload_identity
+from imagegate.workloads._model import (
+    ContainerImage,
+    ContainerType,
+    ExtractedWorkload,
+    InvalidObjectError,
+    WorkloadIdentity,
+)
+from imagegate.workloads._platforms import ARCH_LABELS, OS_LABELS, pod_platforms
+
+__all__ = [
+    "ARCH_LABELS",
+    "OS_LABELS",
+    "WORKLOAD_KINDS",
+    "ContainerImage",
+    "ContainerType",
+    "ExtractedWorkload",
+    "InvalidObjectError",
+    "WorkloadIdentity",
+    "extract_workload",
+    "handles",
+    "pod_platforms",
+    "workload_identity",
+]

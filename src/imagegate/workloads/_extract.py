@@ -1,0 +1,117 @@
+"""From a raw Kubernetes object of a workload kind to an ExtractedWorkload."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import msgspec
+
+from imagegate.tracking import Platform, TrackingError, parse_reference
+from imagegate.workloads._identity import workload_identity
+from imagegate.workloads._model import (
+    ContainerImage,
+    ContainerType,
+    ExtractedWorkload,
+    InvalidObjectError,
+)
+from imagegate.workloads._objects import Container, ObjectMeta, Pod, PodSpec, PodTemplate, Workload
+from imagegate.workloads._platforms import pod_platforms
+
+# (API group, kind) of every object whose pods imagegate judges; any version.
+WORKLOAD_KINDS = frozenset(
+    {
+        ("", "Pod"),
+        ("", "PodTemplate"),
+        ("", "ReplicationController"),
+        ("apps", "Deployment"),
+        ("apps", "ReplicaSet"),
+        ("apps", "StatefulSet"),
+        ("apps", "DaemonSet"),
+        ("batch", "Job"),
+        ("batch", "CronJob"),
+    }
+)
+
+_POD = msgspec.json.Decoder(Pod)
+_WORKLOAD = msgspec.json.Decoder(Workload)
+_POD_TEMPLATE = msgspec.json.Decoder(PodTemplate)
+
+
+def handles(group: str, kind: str) -> bool:
+    """Whether objects of this group and kind carry pod specs imagegate judges."""
+    return (group, kind) in WORKLOAD_KINDS
+
+
+def extract_workload(
+    *,
+    group: str,
+    kind: str,
+    raw: bytes,
+    request_name: str,
+    namespace: str,
+    default_platform: Platform,
+) -> ExtractedWorkload:
+    """Containers, platforms and identity of ``raw``, an object of a handled kind."""
+    metadata, spec = _decode(group, kind, raw)
+    namespace = namespace or metadata.namespace
+    return ExtractedWorkload(
+        object_kind=kind,
+        object_name=metadata.name or request_name or metadata.generate_name,
+        identity=workload_identity(kind, metadata, request_name=request_name, namespace=namespace),
+        containers=tuple(_containers(spec)),
+        platforms=pod_platforms(spec, default=default_platform),
+        pull_secrets=tuple(secret.name for secret in spec.image_pull_secrets if secret.name),
+    )
+
+
+def _decode(group: str, kind: str, raw: bytes) -> tuple[ObjectMeta, PodSpec]:
+    try:
+        if kind == "Pod":
+            pod = _POD.decode(raw)
+            return pod.metadata, pod.spec
+        if kind == "PodTemplate":
+            template = _POD_TEMPLATE.decode(raw)
+            return template.metadata, template.template.spec
+        workload = _WORKLOAD.decode(raw)
+    except msgspec.DecodeError as error:
+        raise InvalidObjectError(f"the object is not a valid {kind}: {error}") from None
+    if kind == "CronJob":
+        job_template = workload.spec.job_template
+        spec = job_template.spec.template.spec if job_template else PodSpec()
+    else:
+        spec = workload.spec.template.spec if workload.spec.template else PodSpec()
+    return workload.metadata, spec
+
+
+def _containers(spec: PodSpec) -> Iterator[ContainerImage]:
+    for container in spec.containers:
+        yield _image(container, ContainerType.CONTAINER)
+    for container in spec.init_containers:
+        sidecar = container.restart_policy == "Always"
+        yield _image(container, ContainerType.SIDECAR if sidecar else ContainerType.INIT)
+    for container in spec.ephemeral_containers:
+        yield _image(container, ContainerType.EPHEMERAL)
+
+
+def _image(container: Container, container_type: ContainerType) -> ContainerImage:
+    if not container.image:
+        return ContainerImage(
+            name=container.name,
+            image=container.image,
+            type=container_type,
+            reference=None,
+            problem="the container names no image",
+        )
+    try:
+        reference = parse_reference(container.image)
+    except TrackingError as error:
+        return ContainerImage(
+            name=container.name,
+            image=container.image,
+            type=container_type,
+            reference=None,
+            problem=error.message,
+        )
+    return ContainerImage(
+        name=container.name, image=container.image, type=container_type, reference=reference
+    )

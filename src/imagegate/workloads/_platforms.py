@@ -1,0 +1,101 @@
+"""Platforms a pod may run on, from its nodeSelector and required node affinity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from imagegate.tracking import Platform
+from imagegate.workloads._objects import NodeSelectorRequirement, PodSpec
+
+OS_LABELS = ("kubernetes.io/os", "beta.kubernetes.io/os")
+ARCH_LABELS = ("kubernetes.io/arch", "beta.kubernetes.io/arch")
+
+
+@dataclass(frozen=True, slots=True)
+class _Values:
+    """A set of label values: ``only`` these, or all ``except`` these."""
+
+    values: frozenset[str]
+    complement: bool
+
+    @classmethod
+    def anything(cls) -> _Values:
+        return cls(frozenset(), complement=True)
+
+    def intersect(self, other: _Values) -> _Values:
+        if not self.complement and not other.complement:
+            return _Values(self.values & other.values, complement=False)
+        if self.complement and other.complement:
+            return _Values(self.values | other.values, complement=True)
+        only, excluded = (other, self) if self.complement else (self, other)
+        return _Values(only.values - excluded.values, complement=False)
+
+    def union(self, other: _Values) -> _Values:
+        if not self.complement and not other.complement:
+            return _Values(self.values | other.values, complement=False)
+        if self.complement and other.complement:
+            return _Values(self.values & other.values, complement=True)
+        only, excluded = (other, self) if self.complement else (self, other)
+        return _Values(excluded.values - only.values, complement=True)
+
+    def resolve(self, default: str) -> list[str]:
+        if not self.complement:
+            return sorted(self.values)
+        # "Anything but …" cannot be listed; the configured default stands for it,
+        # unless the pod excludes the default itself.
+        return [] if default in self.values else [default]
+
+
+def pod_platforms(spec: PodSpec, *, default: Platform) -> tuple[Platform, ...]:
+    """Every (os, architecture) the pod may be scheduled on; the default if unconstrained.
+
+    nodeSelector and required node affinity both constrain; affinity terms are
+    alternatives (OR), expressions within a term all apply (AND).
+    """
+    oses = _allowed(spec, OS_LABELS).resolve(default.os)
+    architectures = _allowed(spec, ARCH_LABELS).resolve(default.architecture)
+    platforms = tuple(
+        Platform(
+            os=os,
+            architecture=architecture,
+            variant=default.variant if architecture == default.architecture else None,
+        )
+        for os in oses
+        for architecture in architectures
+    )
+    return platforms or (default,)
+
+
+def _allowed(spec: PodSpec, labels: tuple[str, ...]) -> _Values:
+    allowed = _Values.anything()
+    for label in labels:
+        if label in spec.node_selector:
+            allowed = allowed.intersect(
+                _Values(frozenset({spec.node_selector[label]}), complement=False)
+            )
+    affinity = spec.affinity.node_affinity if spec.affinity else None
+    required = affinity.required if affinity else None
+    if required is not None and required.node_selector_terms:
+        by_terms: _Values | None = None
+        for term in required.node_selector_terms:
+            term_values = _term_values(term.match_expressions, labels)
+            by_terms = term_values if by_terms is None else by_terms.union(term_values)
+        if by_terms is not None:
+            allowed = allowed.intersect(by_terms)
+    return allowed
+
+
+def _term_values(
+    expressions: Iterable[NodeSelectorRequirement], labels: tuple[str, ...]
+) -> _Values:
+    values = _Values.anything()
+    for expression in expressions:
+        if expression.key not in labels:
+            continue
+        if expression.operator == "In":
+            values = values.intersect(_Values(frozenset(expression.values), complement=False))
+        elif expression.operator == "NotIn":
+            values = values.intersect(_Values(frozenset(expression.values), complement=True))
+        # Exists, DoesNotExist, Gt, Lt: no constraint on which value.
+    return values
