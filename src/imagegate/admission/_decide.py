@@ -15,7 +15,7 @@ import msgspec
 
 from imagegate.admission._errors import MalformedReviewError
 from imagegate.admission._naming import DeploymentNameTemplate
-from imagegate.admission._review import AdmissionRequest
+from imagegate.admission._review import AdmissionRequest, raw_object
 from imagegate.policy import DefaultPolicy, Mode, Violation
 from imagegate.tracking import (
     Artifact,
@@ -194,9 +194,10 @@ def _keys(
 
 
 def _extract(
-    request: AdmissionRequest, raw: msgspec.Raw | None, field_name: str, context: AdmissionContext
+    request: AdmissionRequest, raw: msgspec.Raw, field_name: str, context: AdmissionContext
 ) -> ExtractedWorkload:
-    if raw is None or not len(raw):
+    data = raw_object(raw)
+    if data is None:
         raise MalformedReviewError(
             f"request.{field_name} is missing for a {request.operation} of {request.kind.kind}",
             reason="no_object",
@@ -205,7 +206,7 @@ def _extract(
         return extract_workload(
             group=request.kind.group,
             kind=request.kind.kind,
-            raw=bytes(raw),
+            raw=data,
             request_name=request.name,
             namespace=request.namespace,
             default_platform=context.default_platform,

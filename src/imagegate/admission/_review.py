@@ -27,8 +27,10 @@ class AdmissionRequest(msgspec.Struct, rename="camel"):
     name: str = ""
     namespace: str = ""
     sub_resource: str = ""
-    object: msgspec.Raw | None = None
-    old_object: msgspec.Raw | None = None
+    # Raw, not Raw | None: msgspec cannot decode an object into that union. An absent
+    # or null object is an empty Raw or b"null"; see ``raw_object``.
+    object: msgspec.Raw = msgspec.Raw()
+    old_object: msgspec.Raw = msgspec.Raw()
     dry_run: bool | None = None
 
 
@@ -39,6 +41,12 @@ class AdmissionReview(msgspec.Struct, rename="camel"):
 
 
 _DECODER = msgspec.json.Decoder(AdmissionReview)
+
+
+def raw_object(raw: msgspec.Raw) -> bytes | None:
+    """The JSON of an object of the request, or None when it is absent or null."""
+    data = bytes(raw)
+    return None if not data or data == b"null" else data
 
 
 def decode_review(body: bytes) -> tuple[str, AdmissionRequest]:

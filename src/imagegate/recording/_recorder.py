@@ -42,7 +42,8 @@ class Recorder:
         self._metrics = metrics
         self._settings = settings or RecorderSettings()
         self._progress = asyncio.Event()
-        self._failing = False
+        self.store_unavailable = asyncio.Event()
+        """Set while the last attempt to write to the store failed."""
 
     async def run(self) -> None:
         """Write spooled requests until cancelled; never raises for store failures."""
@@ -52,7 +53,7 @@ class Recorder:
             if await self._write_one_batch():
                 delay = self._settings.retry_initial_s
                 continue
-            if self._failing:
+            if self.store_unavailable.is_set():
                 # Retry pacing while the store is down: nothing to await but time.
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._settings.retry_max_s)
@@ -78,14 +79,14 @@ class Recorder:
             results = await self._tracker.record_queued(self._spool.source, batch)
         except StoreError as error:
             self._metrics.store_failures.inc()
-            if not self._failing:
+            if not self.store_unavailable.is_set():
                 log.warning("record_store_unavailable", error=str(error), spooled=len(batch))
-            self._failing = True
+            self.store_unavailable.set()
             self._progress.set()
             return False
-        if self._failing:
+        if self.store_unavailable.is_set():
             log.info("record_store_available")
-            self._failing = False
+            self.store_unavailable.clear()
         for queued, result in zip(batch, results, strict=True):
             if result.error is not None:
                 # Refused for good (e.g. a name the store will never accept): park it

@@ -46,10 +46,6 @@ RECORDER = web.AppKey("recorder", Recorder)
 SPOOL = web.AppKey("spool", Spool)
 NAMESPACES = web.AppKey("namespaces", NamespaceCache)
 
-# How long shutdown waits for the recorder to empty the spool into the store;
-# what is left stays in the spool file and is written after the next start.
-_DRAIN_ON_SHUTDOWN_S = 5.0
-
 
 def build_app(settings: ServerSettings) -> web.Application:
     """The application; its parts open on startup and close on shutdown."""
@@ -121,7 +117,7 @@ async def _recording_context(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(recorder.drain(), _DRAIN_ON_SHUTDOWN_S)
+            await asyncio.wait_for(recorder.drain(), app[SETTINGS].shutdown_drain_s)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

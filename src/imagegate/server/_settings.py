@@ -38,6 +38,9 @@ class ServerSettings:
     """The admission webhook: cluster name, environments, policy, spool."""
     tls_reload_interval_s: float = 10.0
     """How often the certificate files are checked for a new certificate."""
+    shutdown_drain_s: float = 5.0
+    """How long shutdown waits for the recorder to empty the spool into the store;
+    what is left stays in the spool file and is written after the next start."""
     shutdown_timeout_s: float = 10.0
     """How long in-flight requests may finish after SIGTERM."""
 
