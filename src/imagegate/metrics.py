@@ -79,7 +79,7 @@ class Metrics:
         )
         self.namespace_fallbacks = Counter(
             "imagegate_namespace_lookup_fallbacks",
-            "Admissions whose namespace labels could not be read, so the default applied.",
+            "Namespace label lookups that failed, so the namespace map or the default applied.",
             registry=self.registry,
         )
         self.spool_slow_appends = Counter(

@@ -77,11 +77,18 @@ class Decision:
 ALLOW_UNTOUCHED = Decision(allowed=True)
 
 
+def is_judged(request: AdmissionRequest) -> bool:
+    """Whether ``request`` changes which images run (else it is allowed untouched)."""
+    return (
+        request.operation != "CONNECT"
+        and request.sub_resource in _JUDGED_SUBRESOURCES
+        and handles(request.kind.group, request.kind.kind)
+    )
+
+
 def decide(*, request: AdmissionRequest, context: AdmissionContext) -> Decision:
     """Allow or deny ``request``, and the record requests an allowed one causes."""
-    if request.operation == "CONNECT" or request.sub_resource not in _JUDGED_SUBRESOURCES:
-        return ALLOW_UNTOUCHED
-    if not handles(request.kind.group, request.kind.kind):
+    if not is_judged(request):
         return ALLOW_UNTOUCHED
     if request.operation == "DELETE":
         return _decide_delete(request, context)
@@ -145,6 +152,9 @@ def _records(
         return (), ()
     records: list[RecordRequest] = []
     unrecorded: list[tuple[str, str]] = []
+    if not workload.platforms:
+        # Contradictory node constraints: the pod can never run, so nothing is deployed.
+        return (), tuple((c.name, "no schedulable platform") for c in workload.containers)
     by_container = {container.name: container for container in workload.containers}
     for key, platform, container_name in _keys(workload, context):
         container = by_container[container_name]
@@ -229,6 +239,9 @@ def _warnings(violations: Sequence[Violation]) -> tuple[str, ...]:
     size = 0
     for index, violation in enumerate(violations):
         text = f"imagegate (audit): {violation.describe()}"
+        if len(text) > MAX_WARNING_LENGTH:
+            # The fix is what the user acts on: drop the reason before cutting the fix.
+            text = f"imagegate (audit): {violation.describe(with_reason=False)}"
         if len(text) > MAX_WARNING_LENGTH:
             text = text[: MAX_WARNING_LENGTH - 1] + "…"
         remaining = len(violations) - index

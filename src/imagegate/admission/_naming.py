@@ -40,6 +40,14 @@ class DeploymentNameTemplate:
             raise TemplateError(
                 f"deployment name template {self.template!r} must contain {{container}}"
             )
+        try:
+            # Conversions and format specs ({container!x}, {namespace:d}) fail only when
+            # rendered: render once now rather than on every admission.
+            self.render(cluster="c", namespace="n", kind="k", workload="w", container="x")
+        except (ValueError, KeyError, IndexError, AttributeError) as error:
+            raise TemplateError(
+                f"deployment name template {self.template!r} cannot be rendered: {error}"
+            ) from None
 
     def render(
         self, *, cluster: str, namespace: str, kind: str, workload: str, container: str

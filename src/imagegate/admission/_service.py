@@ -10,12 +10,11 @@ from typing import Protocol
 
 import structlog
 
-from imagegate.admission._decide import AdmissionContext, Decision, decide
+from imagegate.admission._decide import AdmissionContext, Decision, decide, is_judged
 from imagegate.admission._review import AdmissionRequest, decode_review, encode_response
 from imagegate.admission._settings import AdmissionSettings
 from imagegate.metrics import Metrics
 from imagegate.tracking import RecordRequest, StoreUnavailableError, utc_now
-from imagegate.workloads import handles
 
 log = structlog.get_logger("imagegate.admission")
 
@@ -49,7 +48,7 @@ class AdmissionService:
         self._metrics = metrics
         self._namespaces = namespaces
         self._clock = clock
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Future[None]] = set()
 
     async def validate(self, body: bytes) -> bytes:
         """Judge and record; MalformedReviewError for a request that is not a review."""
@@ -88,7 +87,7 @@ class AdmissionService:
 
     async def _decide(self, request: AdmissionRequest) -> Decision:
         logical_environment = self._settings.environments.default
-        if handles(request.kind.group, request.kind.kind) and not request.sub_resource:
+        if is_judged(request):
             logical_environment = await self._logical_environment(request.namespace)
         settings = self._settings
         context = AdmissionContext(
@@ -107,10 +106,9 @@ class AdmissionService:
             try:
                 labels = await self._namespaces.labels(namespace)
             except Exception as error:  # noqa: BLE001 - any lookup failure falls back
+                self._metrics.namespace_fallbacks.inc()
                 log.warning("namespace_lookup_failed", namespace=namespace, error=str(error))
-        environment, source = self._settings.environments.resolve(namespace, labels)
-        if source.value == "default" and labels is None and self._namespaces is not None:
-            self._metrics.namespace_fallbacks.inc()
+        environment, _source = self._settings.environments.resolve(namespace, labels)
         return environment
 
     async def _record(self, records: tuple[RecordRequest, ...]) -> None:
@@ -123,15 +121,17 @@ class AdmissionService:
             self._metrics.spool_slow_appends.inc()
             log.warning("spool_append_slow", records=len(records))
             self._background.add(append)
-            append.add_done_callback(self._finish_background)
+            append.add_done_callback(
+                lambda task: self._finish_background(task, records=len(records))
+            )
         except StoreUnavailableError as error:
             self._metrics.unrecorded_images.labels(reason="spool_failed").inc(len(records))
             log.exception("spool_append_failed", error=str(error), records=len(records))
 
-    def _finish_background(self, task: asyncio.Task[None]) -> None:
+    def _finish_background(self, task: asyncio.Future[None], *, records: int) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            self._metrics.unrecorded_images.labels(reason="spool_failed").inc()
+            self._metrics.unrecorded_images.labels(reason="spool_failed").inc(records)
             log.error("spool_append_failed", error=str(task.exception()))
 
     def _observe(

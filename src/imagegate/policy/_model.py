@@ -29,9 +29,9 @@ class Violation:
     reason: str
     fix: str
 
-    def describe(self) -> str:
+    def describe(self, *, with_reason: bool = True) -> str:
         """One line naming policy, rule, container, image, why and the fix."""
-        return (
-            f"[{self.policy}/{self.rule}] container {self.container!r} image {self.image!r}: "
-            f"{self.reason}; fix: {self.fix}"
-        )
+        subject = f"[{self.policy}/{self.rule}] container {self.container!r} image {self.image!r}"
+        if with_reason:
+            return f"{subject}: {self.reason}; fix: {self.fix}"
+        return f"{subject}; fix: {self.fix}"

@@ -13,10 +13,18 @@ from imagegate.workloads._model import (
     InvalidObjectError,
     WorkloadIdentity,
 )
-from imagegate.workloads._platforms import ARCH_LABELS, OS_LABELS, pod_platforms
+from imagegate.workloads._platforms import (
+    ARCH_LABELS,
+    KNOWN_ARCHITECTURES,
+    KNOWN_OSES,
+    OS_LABELS,
+    pod_platforms,
+)
 
 __all__ = [
     "ARCH_LABELS",
+    "KNOWN_ARCHITECTURES",
+    "KNOWN_OSES",
     "OS_LABELS",
     "WORKLOAD_KINDS",
     "ContainerImage",

@@ -11,6 +11,11 @@ from imagegate.workloads._objects import NodeSelectorRequirement, PodSpec
 OS_LABELS = ("kubernetes.io/os", "beta.kubernetes.io/os")
 ARCH_LABELS = ("kubernetes.io/arch", "beta.kubernetes.io/arch")
 
+# What "any OS/architecture but X" can mean: those Kubernetes nodes run on (the
+# platforms kubelet and the Kubernetes release images are built for).
+KNOWN_OSES = frozenset({"linux", "windows"})
+KNOWN_ARCHITECTURES = frozenset({"amd64", "arm64", "arm", "ppc64le", "s390x"})
+
 
 @dataclass(frozen=True, slots=True)
 class _Values:
@@ -39,23 +44,26 @@ class _Values:
         only, excluded = (other, self) if self.complement else (self, other)
         return _Values(excluded.values - only.values, complement=True)
 
-    def resolve(self, default: str) -> list[str]:
+    def resolve(self, default: str, known: frozenset[str]) -> list[str]:
         if not self.complement:
             return sorted(self.values)
-        # "Anything but …" cannot be listed; the configured default stands for it,
-        # unless the pod excludes the default itself.
-        return [] if default in self.values else [default]
+        if default not in self.values:
+            # Unconstrained, or "anything but …" that leaves the default: the default.
+            return [default]
+        # The pod excludes the default: every other value nodes are known to have.
+        return sorted(known - self.values)
 
 
 def pod_platforms(spec: PodSpec, *, default: Platform) -> tuple[Platform, ...]:
     """Every (os, architecture) the pod may be scheduled on; the default if unconstrained.
 
     nodeSelector and required node affinity both constrain; affinity terms are
-    alternatives (OR), expressions within a term all apply (AND).
+    alternatives (OR), expressions within a term all apply (AND). Constraints that
+    contradict each other leave no platform: such a pod can never be scheduled.
     """
-    oses = _allowed(spec, OS_LABELS).resolve(default.os)
-    architectures = _allowed(spec, ARCH_LABELS).resolve(default.architecture)
-    platforms = tuple(
+    oses = _allowed(spec, OS_LABELS).resolve(default.os, KNOWN_OSES)
+    architectures = _allowed(spec, ARCH_LABELS).resolve(default.architecture, KNOWN_ARCHITECTURES)
+    return tuple(
         Platform(
             os=os,
             architecture=architecture,
@@ -64,7 +72,6 @@ def pod_platforms(spec: PodSpec, *, default: Platform) -> tuple[Platform, ...]:
         for os in oses
         for architecture in architectures
     )
-    return platforms or (default,)
 
 
 def _allowed(spec: PodSpec, labels: tuple[str, ...]) -> _Values:
