@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format typecheck check clean
+.PHONY: install run test lint format typecheck check clean bench
 
 install: $(STAMP) ## create .venv and install imagegate with its development tools
 
@@ -25,15 +25,21 @@ test: install ## run the whole test suite
 	$(BIN)/pytest
 
 lint: install ## ruff (lint and format check) and mypy
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
 
 check: lint test
+
+# Extra flags for benchmarks/run.py, e.g. BENCH_ARGS="--duration 5 --concurrency 1,16".
+BENCH_ARGS ?=
+
+bench: install ## /validate of imagegate vs a bare aiohttp TLS floor; writes benchmarks/results/latest.json
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
