@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format typecheck check clean bench
+.PHONY: install run test lint format check clean bench e2e-tools e2e kind-up kind-e2e
 
 install: $(STAMP) ## create .venv and install imagegate with its development tools
 
@@ -40,6 +40,27 @@ BENCH_ARGS ?=
 
 bench: install ## /validate of imagegate vs a bare aiohttp TLS floor; writes benchmarks/results/latest.json
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# --- end-to-end tests against a real kube-apiserver ---------------------------------
+
+e2e-tools: ## build (once; cached outside the repo) kube-apiserver, etcd, kubectl and helm
+	hack/e2e-tools.sh
+
+e2e: install ## the end-to-end suite on a local kube-apiserver + etcd (builds them if needed)
+	IMAGEGATE_E2E_BIN="$$(hack/e2e-tools.sh | tail -1)" IMAGEGATE_E2E_REQUIRED=1 \
+		$(BIN)/pytest tests/e2e
+
+# For users with Docker and kind; not run in this repository's CI (no Docker engine).
+KIND_CLUSTER ?= imagegate-e2e
+
+kind-up: ## (Docker + kind) create a kind cluster for the end-to-end scenarios
+	kind get clusters | grep -qx '$(KIND_CLUSTER)' || kind create cluster --name '$(KIND_CLUSTER)' --wait 120s
+
+kind-e2e: install kind-up ## (Docker + kind) the end-to-end scenarios on the kind cluster
+	kind get kubeconfig --name '$(KIND_CLUSTER)' > .kind-kubeconfig
+	IMAGEGATE_E2E_KUBECONFIG="$(CURDIR)/.kind-kubeconfig" \
+	IMAGEGATE_E2E_WEBHOOK_HOST="$$(docker network inspect kind -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -E '^[0-9.]+$$' | head -1)" \
+		$(BIN)/pytest tests/e2e
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

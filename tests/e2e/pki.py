@@ -1,0 +1,92 @@
+"""The certificates and keys a throwaway control plane needs, made with cryptography."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from imagegate.tls import generate_certificates, write_certificates
+
+
+@dataclass(frozen=True)
+class ClusterPki:
+    """Files of the control plane's PKI, all in one directory."""
+
+    ca_cert: Path
+    """Signs the API server's serving certificate and the admin's client certificate."""
+    serving_cert: Path
+    serving_key: Path
+    admin_cert: Path
+    admin_key: Path
+    service_account_key: Path
+    service_account_public_key: Path
+
+
+def make_cluster_pki(directory: Path, *, now: datetime) -> ClusterPki:
+    """A CA, kube-apiserver's serving certificate, an admin client certificate
+    (group system:masters) and a service-account signing key."""
+    generated = generate_certificates(
+        dns_names=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
+        ip_addresses=["127.0.0.1", "10.0.0.1"],
+        now=now,
+    )
+    paths = write_certificates(generated, directory)
+    ca_key = serialization.load_pem_private_key(generated.ca_key, password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca_cert = x509.load_pem_x509_certificate(generated.ca_cert)
+
+    admin_key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "e2e-admin"),
+        ]
+    )
+    admin_cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(admin_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    service_account_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def write(name: str, data: bytes) -> Path:
+        path = directory / name
+        path.write_bytes(data)
+        path.chmod(0o600)
+        return path
+
+    return ClusterPki(
+        ca_cert=paths.ca_cert,
+        serving_cert=paths.tls_cert,
+        serving_key=paths.tls_key,
+        admin_cert=write("admin.crt", admin_cert.public_bytes(serialization.Encoding.PEM)),
+        admin_key=write("admin.key", _private_pem(admin_key)),
+        service_account_key=write("sa.key", _private_pem(service_account_key)),
+        service_account_public_key=write(
+            "sa.pub",
+            service_account_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        ),
+    )
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
