@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from imagegate.admission import AdmissionSettings, EnvironmentMapping
-from imagegate.policy import DefaultPolicy, Mode
+from imagegate.policy import Mode
 from imagegate.server import ServerSettings, build_app, reloading_tls, watch_certificates
 from imagegate.tls import generate_certificates, write_certificates
 from imagegate.tracking import utc_now
@@ -30,7 +30,7 @@ def webhook_settings(
         admission=AdmissionSettings(
             cluster=CLUSTER,
             environments=EnvironmentMapping(namespaces={"shop-dev": "development"}),
-            policy=DefaultPolicy(require_digest=mode),
+            require_digest=mode,
             spool_path=tmp_path / "spool.db",
             namespace_labels=False,
         ),

@@ -4,13 +4,25 @@ The decision (``decide``) is pure; ``AdmissionService`` adds the IO around it an
 ``add_admission_routes`` the HTTP endpoints.
 """
 
-from imagegate.admission._decide import AdmissionContext, Decision, decide
+from imagegate.admission._decide import (
+    AdmissionContext,
+    ContainerFacts,
+    Decision,
+    JsonPatch,
+    decide,
+    deployment_keys,
+    evaluation_of,
+    pin_patch,
+    target_of,
+    workload_of,
+)
 from imagegate.admission._environments import (
     DEFAULT_ENVIRONMENT_LABEL,
     EnvironmentMapping,
     EnvironmentSource,
 )
 from imagegate.admission._errors import MalformedReviewError
+from imagegate.admission._facts import EvidenceLookup, FactsGatherer, RegistryFacts
 from imagegate.admission._http import (
     ADMISSION,
     ADMISSION_METRICS,
@@ -24,7 +36,7 @@ from imagegate.admission._review import (
     decode_review,
     encode_response,
 )
-from imagegate.admission._service import AdmissionService, NamespaceLabels, RecordSink
+from imagegate.admission._service import AdmissionService, NamespaceLabels, PolicySet, RecordSink
 from imagegate.admission._settings import AdmissionSettings
 
 __all__ = [
@@ -38,16 +50,27 @@ __all__ = [
     "AdmissionReview",
     "AdmissionService",
     "AdmissionSettings",
+    "ContainerFacts",
     "Decision",
     "DeploymentNameTemplate",
     "EnvironmentMapping",
     "EnvironmentSource",
+    "EvidenceLookup",
+    "FactsGatherer",
+    "JsonPatch",
     "MalformedReviewError",
     "NamespaceLabels",
+    "PolicySet",
     "RecordSink",
+    "RegistryFacts",
     "TemplateError",
     "add_admission_routes",
     "decide",
     "decode_review",
+    "deployment_keys",
     "encode_response",
+    "evaluation_of",
+    "pin_patch",
+    "target_of",
+    "workload_of",
 ]

@@ -6,17 +6,30 @@ records this returns are written after, by the caller.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
+from typing import Any
 
 import msgspec
 
 from imagegate.admission._errors import MalformedReviewError
 from imagegate.admission._naming import DeploymentNameTemplate
 from imagegate.admission._review import AdmissionRequest, raw_object
-from imagegate.policy import DefaultPolicy, Mode, Violation
+from imagegate.facts import Evidence, ImageFacts
+from imagegate.policy import (
+    CompiledPolicy,
+    Deployed,
+    Evaluation,
+    Excepted,
+    ImageSubject,
+    Mode,
+    Target,
+    Unavailable,
+    Violation,
+    evaluate,
+)
 from imagegate.tracking import (
     Artifact,
     DeploymentKey,
@@ -44,6 +57,15 @@ _SHORT_LIVED_OWNERS = frozenset({"Job"})
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerFacts:
+    """Facts looked up for one container before deciding; ``None``: not needed."""
+
+    registry: ImageFacts | Unavailable | None = None
+    evidence: Evidence | Unavailable | None = None
+    deployed: Deployed | Unavailable | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AdmissionContext:
     """What the decision needs beyond the request: settings and looked-up facts."""
 
@@ -53,8 +75,12 @@ class AdmissionContext:
     """Of the request's namespace, as looked up by the caller."""
     name_template: DeploymentNameTemplate
     default_platform: Platform
-    policy: DefaultPolicy
+    policies: tuple[CompiledPolicy, ...]
+    """Every policy in force; the decision applies those whose match selects the target."""
     now: datetime
+    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    facts: Mapping[str, ContainerFacts] = field(default_factory=dict)
+    """By container name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +94,8 @@ class Decision:
     records: tuple[RecordRequest, ...] = ()
     workload: ExtractedWorkload | None = None
     violations: tuple[Violation, ...] = ()
+    excepted: tuple[Excepted, ...] = ()
+    """Violations waived by a policy exception (logged, not enforced)."""
     unrecorded: tuple[tuple[str, str], ...] = field(default=())
     """(container, reason) of admitted containers that cannot be recorded."""
     judged: bool = False
@@ -75,6 +103,10 @@ class Decision:
 
 
 ALLOW_UNTOUCHED = Decision(allowed=True)
+_NO_FACTS = ContainerFacts()
+
+JsonPatch = dict[str, Any]
+"""One RFC 6902 operation."""
 
 
 def is_judged(request: AdmissionRequest) -> bool:
@@ -86,18 +118,64 @@ def is_judged(request: AdmissionRequest) -> bool:
     )
 
 
-def decide(*, request: AdmissionRequest, context: AdmissionContext) -> Decision:
-    """Allow or deny ``request``, and the record requests an allowed one causes."""
+def workload_of(
+    request: AdmissionRequest, *, default_platform: Platform
+) -> ExtractedWorkload | None:
+    """The workload a judged request is about (None: allowed untouched).
+
+    CREATE and UPDATE read ``object``, DELETE reads ``oldObject``.
+    """
     if not is_judged(request):
-        return ALLOW_UNTOUCHED
+        return None
     if request.operation == "DELETE":
-        return _decide_delete(request, context)
+        return _extract(request, request.old_object, "oldObject", default_platform)
     if request.operation not in ("CREATE", "UPDATE"):
         raise MalformedReviewError(
             f"unknown operation {request.operation!r}", reason="unknown_operation"
         )
-    workload = _extract(request, request.object, "object", context)
-    violations = tuple(context.policy.evaluate(workload))
+    return _extract(request, request.object, "object", default_platform)
+
+
+def target_of(workload: ExtractedWorkload, context: AdmissionContext) -> Target:
+    """Where ``workload`` is being admitted, for matching policies."""
+    return Target(
+        environment=context.cluster,
+        logical_environment=context.logical_environment,
+        namespace=workload.identity.namespace,
+        namespace_labels=context.namespace_labels,
+    )
+
+
+def evaluation_of(workload: ExtractedWorkload, context: AdmissionContext) -> Evaluation:
+    """The policies' verdict on every container of ``workload``."""
+    subjects = []
+    for container in workload.containers:
+        facts = context.facts.get(container.name, _NO_FACTS)
+        subjects.append(
+            ImageSubject(
+                container=container,
+                platforms=workload.platforms,
+                now=context.now,
+                registry=facts.registry,
+                evidence=facts.evidence,
+                deployed=facts.deployed,
+            )
+        )
+    return evaluate(
+        policies=context.policies, target=target_of(workload, context), subjects=subjects
+    )
+
+
+def decide(
+    *, request: AdmissionRequest, workload: ExtractedWorkload | None, context: AdmissionContext
+) -> Decision:
+    """Allow or deny ``request``, and the record requests an allowed one causes."""
+    if workload is None:
+        return ALLOW_UNTOUCHED
+    if request.operation == "DELETE":
+        return _decide_delete(request, workload, context)
+    evaluation = evaluation_of(workload, context)
+    violations = evaluation.violations
     enforced = [v for v in violations if v.mode is Mode.ENFORCE]
     audited = [v for v in violations if v.mode is Mode.AUDIT]
     if enforced:
@@ -108,6 +186,7 @@ def decide(*, request: AdmissionRequest, context: AdmissionContext) -> Decision:
             warnings=_warnings(audited),
             workload=workload,
             violations=violations,
+            excepted=evaluation.excepted,
             judged=True,
         )
     records, unrecorded = _records(request, workload, context)
@@ -117,13 +196,36 @@ def decide(*, request: AdmissionRequest, context: AdmissionContext) -> Decision:
         records=records,
         workload=workload,
         violations=violations,
+        excepted=evaluation.excepted,
         unrecorded=unrecorded,
         judged=True,
     )
 
 
-def _decide_delete(request: AdmissionRequest, context: AdmissionContext) -> Decision:
-    workload = _extract(request, request.old_object, "oldObject", context)
+def pin_patch(*, workload: ExtractedWorkload | None, context: AdmissionContext) -> list[JsonPatch]:
+    """JSONPatch operations that pin tags to digests where a pin-tags rule asks for it.
+
+    Only ``image`` fields change, each to ``<image as written>@<digest>``; images
+    that already have a digest are left alone, so reinvocation patches nothing.
+    """
+    if workload is None:
+        return []
+    pin = evaluation_of(workload, context).pin
+    patch: list[JsonPatch] = []
+    for container in workload.containers:
+        reference = container.reference
+        if container.name not in pin or reference is None or reference.digest is not None:
+            continue
+        facts = context.facts.get(container.name, _NO_FACTS).registry
+        if isinstance(facts, ImageFacts):
+            pinned = f"{container.image}@{facts.digest}"
+            patch.append({"op": "replace", "path": container.path, "value": pinned})
+    return patch
+
+
+def _decide_delete(
+    request: AdmissionRequest, workload: ExtractedWorkload, context: AdmissionContext
+) -> Decision:
     if workload.identity.owned or request.dry_run:
         # A Pod of a ReplicaSet going away says nothing about the Deployment's life.
         return Decision(allowed=True, workload=workload, judged=True)
@@ -159,7 +261,12 @@ def _records(
     for key, platform, container_name in _keys(workload, context):
         container = by_container[container_name]
         reference = container.reference
-        if reference is None or reference.digest is None:
+        digest = reference.digest if reference is not None else None
+        facts = context.facts.get(container_name, _NO_FACTS).registry
+        if reference is not None and digest is None and isinstance(facts, ImageFacts):
+            # A tag the registry resolved: record the image that actually runs.
+            digest = facts.digest
+        if reference is None or digest is None:
             reason = "invalid image reference" if reference is None else "no digest"
             if (container_name, reason) not in unrecorded:
                 unrecorded.append((container_name, reason))
@@ -168,13 +275,25 @@ def _records(
             RecordRequest(
                 key=key,
                 artifact=Artifact(
-                    repository=reference.repository, digest=reference.digest, tag=reference.tag
+                    repository=reference.repository, digest=digest, tag=reference.tag
                 ),
                 platform=platform,
                 observed_at=context.now,
             )
         )
     return tuple(records), tuple(unrecorded)
+
+
+def deployment_keys(
+    workload: ExtractedWorkload, context: AdmissionContext
+) -> dict[str, list[tuple[str, str, str]]]:
+    """(environment, logical environment, deployment name) of each container's records."""
+    keys: dict[str, list[tuple[str, str, str]]] = {}
+    for key, _platform, container in _keys(workload, context):
+        keys.setdefault(container, []).append(
+            (key.environment, key.logical_environment, key.deployment_name)
+        )
+    return keys
 
 
 def _keys(
@@ -204,7 +323,7 @@ def _keys(
 
 
 def _extract(
-    request: AdmissionRequest, raw: msgspec.Raw, field_name: str, context: AdmissionContext
+    request: AdmissionRequest, raw: msgspec.Raw, field_name: str, default_platform: Platform
 ) -> ExtractedWorkload:
     data = raw_object(raw)
     if data is None:
@@ -219,7 +338,7 @@ def _extract(
             raw=data,
             request_name=request.name,
             namespace=request.namespace,
-            default_platform=context.default_platform,
+            default_platform=default_platform,
         )
     except InvalidObjectError as error:
         raise MalformedReviewError(

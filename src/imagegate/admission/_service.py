@@ -5,16 +5,29 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
+import msgspec
 import structlog
 
-from imagegate.admission._decide import AdmissionContext, Decision, decide, is_judged
+from imagegate.admission._decide import (
+    AdmissionContext,
+    Decision,
+    decide,
+    deployment_keys,
+    pin_patch,
+    target_of,
+    workload_of,
+)
+from imagegate.admission._facts import FactsGatherer
 from imagegate.admission._review import AdmissionRequest, decode_review, encode_response
 from imagegate.admission._settings import AdmissionSettings
 from imagegate.metrics import Metrics
+from imagegate.policy import CompiledPolicy, Need, matching, needs_of
 from imagegate.tracking import RecordRequest, StoreUnavailableError, utc_now
+from imagegate.workloads import ExtractedWorkload
 
 log = structlog.get_logger("imagegate.admission")
 
@@ -23,6 +36,13 @@ class NamespaceLabels(Protocol):
     """Where namespace labels come from (the Kubernetes API, through a cache)."""
 
     async def labels(self, namespace: str) -> Mapping[str, str] | None: ...
+
+
+class PolicySet(Protocol):
+    """The policies in force now (they may be reloaded between requests)."""
+
+    @property
+    def policies(self) -> tuple[CompiledPolicy, ...]: ...
 
 
 class RecordSink(Protocol):
@@ -40,13 +60,17 @@ class AdmissionService:
         settings: AdmissionSettings,
         sink: RecordSink,
         metrics: Metrics,
+        policies: PolicySet,
         namespaces: NamespaceLabels | None = None,
+        facts: FactsGatherer | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._settings = settings
         self._sink = sink
         self._metrics = metrics
+        self._policies = policies
         self._namespaces = namespaces
+        self._facts = facts
         self._clock = clock
         self._background: set[asyncio.Future[None]] = set()
 
@@ -54,7 +78,9 @@ class AdmissionService:
         """Judge and record; MalformedReviewError for a request that is not a review."""
         started = time.perf_counter()
         api_version, request = decode_review(body)
-        decision = await self._decide(request)
+        workload = workload_of(request, default_platform=self._settings.default_platform)
+        context = await self._context(workload, mutating=False)
+        decision = decide(request=request, workload=workload, context=context)
         if decision.records:
             await self._record(decision.records)
         response = encode_response(
@@ -69,47 +95,90 @@ class AdmissionService:
         return response
 
     async def mutate(self, body: bytes) -> bytes:
-        """Allow without a patch: no policy mutates objects yet."""
+        """Allow, with a JSONPatch pinning tags to digests where a pin-tags policy asks."""
         started = time.perf_counter()
         api_version, request = decode_review(body)
+        workload = None
+        if request.operation in ("CREATE", "UPDATE"):
+            workload = workload_of(request, default_platform=self._settings.default_platform)
+        context = await self._context(workload, mutating=True)
+        patch = pin_patch(workload=workload, context=context)
         self._metrics.admission_requests.labels(
-            webhook="mutate", operation=request.operation, kind=request.kind.kind, decision="allow"
+            webhook="mutate",
+            operation=request.operation,
+            kind=request.kind.kind,
+            decision="patch" if patch else "allow",
         ).inc()
         self._metrics.admission_duration.labels(webhook="mutate").observe(
             time.perf_counter() - started
         )
-        return encode_response(api_version=api_version, uid=request.uid, allowed=True)
+        if patch:
+            log.info(
+                "admission_patch",
+                uid=request.uid,
+                namespace=request.namespace,
+                kind=request.kind.kind,
+                patch=patch,
+            )
+        return encode_response(
+            api_version=api_version,
+            uid=request.uid,
+            allowed=True,
+            patch=msgspec.json.encode(patch) if patch else None,
+        )
 
     async def close(self) -> None:
         """Wait for spool appends still running after their admission was answered."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def _decide(self, request: AdmissionRequest) -> Decision:
-        logical_environment = self._settings.environments.default
-        if is_judged(request):
-            logical_environment = await self._logical_environment(request.namespace)
+    async def _context(
+        self, workload: ExtractedWorkload | None, *, mutating: bool
+    ) -> AdmissionContext:
         settings = self._settings
+        policies = self._policies.policies
+        if mutating and not any(rule.mutates for policy in policies for rule in policy.rules):
+            workload = None  # nothing can patch: skip every lookup
+        labels: Mapping[str, str] | None = None
+        logical_environment = settings.environments.default
+        if workload is not None:
+            labels = await self._namespace_labels(workload.identity.namespace)
+            logical_environment, _ = settings.environments.resolve(
+                workload.identity.namespace, labels
+            )
         context = AdmissionContext(
             cluster=settings.cluster,
             logical_environment=logical_environment,
             name_template=settings.name_template,
             default_platform=settings.default_platform,
-            policy=settings.policy,
+            policies=policies,
             now=self._clock(),
+            namespace_labels=labels or {},
         )
-        return decide(request=request, context=context)
+        if workload is None or self._facts is None:
+            return context
+        applicable = matching(context.policies, target_of(workload, context))
+        if mutating:
+            wanted = any(rule.mutates for policy in applicable for rule in policy.rules)
+            needs = frozenset({Need.REGISTRY}) if wanted else frozenset()
+        else:
+            needs = needs_of(applicable)
+        if not needs:
+            return context
+        facts = await self._facts.gather(
+            workload.containers, needs, deployed_under=deployment_keys(workload, context)
+        )
+        return replace(context, facts=facts)
 
-    async def _logical_environment(self, namespace: str) -> str:
-        labels = None
-        if self._namespaces is not None and namespace:
-            try:
-                labels = await self._namespaces.labels(namespace)
-            except Exception as error:  # noqa: BLE001 - any lookup failure falls back
-                self._metrics.namespace_fallbacks.inc()
-                log.warning("namespace_lookup_failed", namespace=namespace, error=str(error))
-        environment, _source = self._settings.environments.resolve(namespace, labels)
-        return environment
+    async def _namespace_labels(self, namespace: str) -> Mapping[str, str] | None:
+        if self._namespaces is None or not namespace:
+            return None
+        try:
+            return await self._namespaces.labels(namespace)
+        except Exception as error:  # noqa: BLE001 - any lookup failure falls back
+            self._metrics.namespace_fallbacks.inc()
+            log.warning("namespace_lookup_failed", namespace=namespace, error=str(error))
+            return None
 
     async def _record(self, records: tuple[RecordRequest, ...]) -> None:
         append = asyncio.ensure_future(self._sink.append(list(records)))

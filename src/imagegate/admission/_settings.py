@@ -7,7 +7,7 @@ from pathlib import Path
 
 from imagegate.admission._environments import EnvironmentMapping
 from imagegate.admission._naming import DeploymentNameTemplate
-from imagegate.policy import DefaultPolicy
+from imagegate.policy import Mode
 from imagegate.tracking import Platform
 
 
@@ -23,8 +23,15 @@ class AdmissionSettings:
     """Deployment name of each admitted container."""
     default_platform: Platform = field(default_factory=Platform)
     """Platform of pods that constrain neither OS nor architecture."""
-    policy: DefaultPolicy = field(default_factory=DefaultPolicy)
-    """The policy applied to every admitted workload."""
+    require_digest: Mode = Mode.ENFORCE
+    """The built-in ``default`` policy: enforce denies tag-only images, audit warns, off
+    drops the policy."""
+    policy_path: Path | None = None
+    """A DeploymentPolicy file or a directory of them (a ConfigMap mount)."""
+    policy_reload_interval_s: float = 10.0
+    """How often the policy files are checked for changes."""
+    facts_timeout_s: float = 2.0
+    """Longest an admission waits for one registry or evidence lookup."""
     spool_path: Path = Path("imagegate-spool.db")
     """Local file where admitted deployments wait until the store takes them."""
     spool_bound_s: float = 0.25

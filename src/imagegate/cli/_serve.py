@@ -8,7 +8,7 @@ from pathlib import Path
 from imagegate.admission import AdmissionSettings, DeploymentNameTemplate, EnvironmentMapping
 from imagegate.api import ApiSettings
 from imagegate.logs import configure_logging
-from imagegate.policy import DefaultPolicy, Mode
+from imagegate.policy import Mode
 from imagegate.server import ServerSettings, SettingsError, serve
 from imagegate.tracking import Platform, TrackerSettings, validate_environment_name
 
@@ -46,7 +46,8 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
             ),
             name_template=DeploymentNameTemplate(arguments.deployment_name_template),
             default_platform=parse_platform(arguments.default_platform),
-            policy=DefaultPolicy(require_digest=Mode(arguments.require_digest)),
+            require_digest=Mode(arguments.require_digest),
+            policy_path=Path(arguments.policies) if arguments.policies else None,
             spool_path=Path(arguments.spool),
             namespace_labels=not arguments.no_namespace_labels,
             kubeconfig=arguments.kubeconfig,

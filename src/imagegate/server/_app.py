@@ -18,7 +18,10 @@ from imagegate.admission import (
     ADMISSION_METRICS,
     MAX_REVIEW_BYTES,
     AdmissionService,
+    EvidenceLookup,
+    FactsGatherer,
     NamespaceLabels,
+    RegistryFacts,
     add_admission_routes,
 )
 from imagegate.api import (
@@ -31,10 +34,11 @@ from imagegate.api import (
 )
 from imagegate.kube import KubeClient, KubeConfigError, NamespaceCache, load_connection
 from imagegate.metrics import Metrics
+from imagegate.policy import PolicySource, baseline_policy
 from imagegate.recording import Recorder, Spool
 from imagegate.server._readiness import Readiness
 from imagegate.server._settings import ServerSettings
-from imagegate.store import open_store
+from imagegate.store import SqliteStore, open_store
 from imagegate.tracking import EnvironmentExistsError, Tracker
 
 log = structlog.get_logger("imagegate.server")
@@ -45,6 +49,9 @@ READINESS = web.AppKey("readiness", Readiness)
 RECORDER = web.AppKey("recorder", Recorder)
 SPOOL = web.AppKey("spool", Spool)
 NAMESPACES = web.AppKey("namespaces", NamespaceCache)
+POLICIES = web.AppKey("policies", PolicySource)
+STORE = web.AppKey("store", SqliteStore)
+REGISTRY = web.AppKey("registry", RegistryFacts)
 
 
 def build_app(settings: ServerSettings) -> web.Application:
@@ -61,7 +68,13 @@ def build_app(settings: ServerSettings) -> web.Application:
         readiness.require(condition)
     app[READINESS] = readiness
     app.cleanup_ctx.extend(
-        [_store_context, _recording_context, _namespaces_context, _admission_context]
+        [
+            _store_context,
+            _recording_context,
+            _namespaces_context,
+            _policies_context,
+            _admission_context,
+        ]
     )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -96,6 +109,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = await open_store(settings.store_url)
     try:
+        app[STORE] = store
         tracker = Tracker(store, settings=settings.tracker)
         await _ensure_environment(tracker, settings.admission.cluster)
         app[TRACKER] = tracker
@@ -151,17 +165,45 @@ async def _namespaces_context(app: web.Application) -> AsyncIterator[None]:
         await client.close()
 
 
+async def _policies_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS].admission
+    # A policy set that does not load at start is fatal (PolicyLoadError says where
+    # and why); later, a bad change is reported and the last good set stays.
+    source = PolicySource(settings.policy_path, baseline=baseline_policy(settings.require_digest))
+    app[POLICIES] = source
+    app[READINESS].mark("policies")
+    watch = asyncio.create_task(
+        source.watch(settings.policy_reload_interval_s), name="imagegate-policy-watch"
+    )
+    try:
+        yield
+    finally:
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
+
+
 async def _admission_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS].admission
     namespaces: NamespaceLabels | None = app.get(NAMESPACES)
+    store = app[STORE]
+    facts = FactsGatherer(
+        registry=app.get(REGISTRY),
+        evidence=store if isinstance(store, EvidenceLookup) else None,
+        tracker=app[TRACKER],
+        default_platform=settings.default_platform,
+        timeout_s=settings.facts_timeout_s,
+    )
     service = AdmissionService(
-        settings=app[SETTINGS].admission,
+        settings=settings,
         sink=app[SPOOL],
         metrics=app[METRICS],
+        policies=app[POLICIES],
         namespaces=namespaces,
+        facts=facts,
     )
     app[ADMISSION] = service
     readiness = app[READINESS]
-    readiness.mark("policies")
     readiness.mark("admission")
     try:
         yield

@@ -32,6 +32,14 @@ WORKLOAD_KINDS = frozenset(
     }
 )
 
+# JSON pointer to the pod spec in an object of each kind (see ContainerImage.path).
+_POD_SPEC_POINTERS = {
+    "Pod": "/spec",
+    "PodTemplate": "/template/spec",
+    "CronJob": "/spec/jobTemplate/spec/template/spec",
+}
+_TEMPLATE_POD_SPEC = "/spec/template/spec"
+
 _POD = msgspec.json.Decoder(Pod)
 _WORKLOAD = msgspec.json.Decoder(Workload)
 _POD_TEMPLATE = msgspec.json.Decoder(PodTemplate)
@@ -58,7 +66,7 @@ def extract_workload(
         object_kind=kind,
         object_name=metadata.name or request_name or metadata.generate_name,
         identity=workload_identity(kind, metadata, request_name=request_name, namespace=namespace),
-        containers=tuple(_containers(spec)),
+        containers=tuple(_containers(spec, _POD_SPEC_POINTERS.get(kind, _TEMPLATE_POD_SPEC))),
         platforms=pod_platforms(spec, default=default_platform),
         pull_secrets=tuple(secret.name for secret in spec.image_pull_secrets if secret.name),
     )
@@ -83,17 +91,20 @@ def _decode(group: str, kind: str, raw: bytes) -> tuple[ObjectMeta, PodSpec]:
     return workload.metadata, spec
 
 
-def _containers(spec: PodSpec) -> Iterator[ContainerImage]:
-    for container in spec.containers:
-        yield _image(container, ContainerType.CONTAINER)
-    for container in spec.init_containers:
+def _containers(spec: PodSpec, pointer: str) -> Iterator[ContainerImage]:
+    for index, container in enumerate(spec.containers):
+        path = f"{pointer}/containers/{index}/image"
+        yield _image(container, ContainerType.CONTAINER, path)
+    for index, container in enumerate(spec.init_containers):
         sidecar = container.restart_policy == "Always"
-        yield _image(container, ContainerType.SIDECAR if sidecar else ContainerType.INIT)
-    for container in spec.ephemeral_containers:
-        yield _image(container, ContainerType.EPHEMERAL)
+        path = f"{pointer}/initContainers/{index}/image"
+        yield _image(container, ContainerType.SIDECAR if sidecar else ContainerType.INIT, path)
+    for index, container in enumerate(spec.ephemeral_containers):
+        path = f"{pointer}/ephemeralContainers/{index}/image"
+        yield _image(container, ContainerType.EPHEMERAL, path)
 
 
-def _image(container: Container, container_type: ContainerType) -> ContainerImage:
+def _image(container: Container, container_type: ContainerType, path: str) -> ContainerImage:
     if not container.image:
         return ContainerImage(
             name=container.name,
@@ -101,6 +112,7 @@ def _image(container: Container, container_type: ContainerType) -> ContainerImag
             type=container_type,
             reference=None,
             problem="the container names no image",
+            path=path,
         )
     try:
         reference = parse_reference(container.image)
@@ -111,7 +123,12 @@ def _image(container: Container, container_type: ContainerType) -> ContainerImag
             type=container_type,
             reference=None,
             problem=error.message,
+            path=path,
         )
     return ContainerImage(
-        name=container.name, image=container.image, type=container_type, reference=reference
+        name=container.name,
+        image=container.image,
+        type=container_type,
+        reference=reference,
+        path=path,
     )

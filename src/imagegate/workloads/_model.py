@@ -28,6 +28,9 @@ class ContainerImage:
     reference: ImageReference | None
     """``None`` when ``image`` is not a valid reference; ``problem`` says why."""
     problem: str | None = None
+    path: str = ""
+    """JSON pointer to the image in the object, e.g. ``/spec/template/spec/containers/0/image``:
+    where a mutating webhook patches it."""
 
 
 @dataclass(frozen=True, slots=True)

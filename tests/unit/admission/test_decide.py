@@ -14,8 +14,9 @@ from imagegate.admission import (
     DeploymentNameTemplate,
     MalformedReviewError,
     decide,
+    workload_of,
 )
-from imagegate.policy import DefaultPolicy, Mode, Violation
+from imagegate.policy import CompiledPolicy, Mode, Violation, baseline_policy
 from imagegate.tracking import Artifact, DeploymentKey, Kind, Platform, RecordRequest, Status
 from imagegate.workloads import WorkloadIdentity
 from unit.admission.reviews import (
@@ -63,13 +64,21 @@ def context(
         logical_environment=logical_environment,
         name_template=DeploymentNameTemplate(template),
         default_platform=default_platform or Platform(),
-        policy=DefaultPolicy(require_digest=mode),
+        policies=policies_for(mode),
         now=NOW,
     )
 
 
+def policies_for(mode: Mode) -> tuple[CompiledPolicy, ...]:
+    baseline = baseline_policy(mode)
+    return (baseline,) if baseline is not None else ()
+
+
 def judge(review: Review, **context_args: Any) -> Decision:
-    return decide(request=request_of(review), context=context(**context_args))
+    built = context(**context_args)
+    request = request_of(review)
+    workload = workload_of(request, default_platform=built.default_platform)
+    return decide(request=request, workload=workload, context=built)
 
 
 def names(decision: Decision) -> list[str]:

@@ -18,9 +18,10 @@ from imagegate.admission import (
     EnvironmentMapping,
     MalformedReviewError,
     decide,
+    workload_of,
 )
 from imagegate.metrics import Metrics
-from imagegate.policy import DefaultPolicy, Mode
+from imagegate.policy import Mode, PolicySource, baseline_policy
 from imagegate.tracking import RecordRequest, Status, StoreUnavailableError
 from unit.admission.reviews import (
     Review,
@@ -89,7 +90,7 @@ def settings(*, mode: Mode = Mode.ENFORCE, spool_bound_s: float = PATIENCE_S) ->
     return AdmissionSettings(
         cluster="prod-eu-1",
         environments=EnvironmentMapping(namespaces={"shop": "staging"}, default="production"),
-        policy=DefaultPolicy(require_digest=mode),
+        require_digest=mode,
         spool_bound_s=spool_bound_s,
         namespace_labels=False,
     )
@@ -107,6 +108,7 @@ def make_service(
         settings=settings(mode=mode, spool_bound_s=spool_bound_s),
         sink=sink,
         metrics=metrics,
+        policies=PolicySource(None, baseline=baseline_policy(mode)),
         namespaces=namespaces,
         clock=lambda: NOW,
     )
@@ -171,12 +173,13 @@ async def test_records_are_appended_exactly_when_decide_says(review: Review, rec
     environment, _ = settings().environments.resolve(request.namespace, None)
     expected = decide(
         request=request,
+        workload=workload_of(request, default_platform=settings().default_platform),
         context=AdmissionContext(
             cluster="prod-eu-1",
             logical_environment=environment,
             name_template=settings().name_template,
             default_platform=settings().default_platform,
-            policy=settings().policy,
+            policies=PolicySource(None, baseline=baseline_policy(Mode.ENFORCE)).policies,
             now=NOW,
         ),
     ).records

@@ -1,0 +1,61 @@
+"""Facts about images: registry metadata (tags, platforms, labels, provenance) and
+evidence CI posts (vulnerability scans, provenance)."""
+
+from imagegate.facts._auth import Credentials
+from imagegate.facts._cache import FactsCache
+from imagegate.facts._dockerconfig import DockerConfigError, credentials_from_docker_config
+from imagegate.facts._evidence_provenance import (
+    ProvenanceEvidenceError,
+    parse_provenance_evidence,
+)
+from imagegate.facts._evidence_store import EvidenceStore
+from imagegate.facts._model import (
+    Evidence,
+    ImageFacts,
+    Provenance,
+    ScanReport,
+    Severity,
+    Vulnerability,
+)
+from imagegate.facts._registry_client import RegistryClient
+from imagegate.facts._registry_errors import (
+    ImageNotFoundError,
+    RegistryAuthError,
+    RegistryError,
+    RegistryProtocolError,
+    RegistryUnavailableError,
+)
+from imagegate.facts._registry_settings import RegistrySettings
+from imagegate.facts._scan_codec import decode_vulnerabilities, encode_vulnerabilities
+from imagegate.facts._scan_errors import ScanDigestMismatchError, ScanReportError
+from imagegate.facts._scan_format import ScanFormat
+from imagegate.facts._scan_parse import parse_scan_report
+
+__all__ = [
+    "Credentials",
+    "DockerConfigError",
+    "Evidence",
+    "EvidenceStore",
+    "FactsCache",
+    "ImageFacts",
+    "ImageNotFoundError",
+    "Provenance",
+    "ProvenanceEvidenceError",
+    "RegistryAuthError",
+    "RegistryClient",
+    "RegistryError",
+    "RegistryProtocolError",
+    "RegistrySettings",
+    "RegistryUnavailableError",
+    "ScanDigestMismatchError",
+    "ScanFormat",
+    "ScanReport",
+    "ScanReportError",
+    "Severity",
+    "Vulnerability",
+    "credentials_from_docker_config",
+    "decode_vulnerabilities",
+    "encode_vulnerabilities",
+    "parse_provenance_evidence",
+    "parse_scan_report",
+]
