@@ -22,7 +22,12 @@ from imagegate.admission._environments import (
     EnvironmentSource,
 )
 from imagegate.admission._errors import MalformedReviewError
-from imagegate.admission._facts import EvidenceLookup, FactsGatherer, RegistryFacts
+from imagegate.admission._facts import (
+    CredentialedRegistry,
+    EvidenceLookup,
+    FactsGatherer,
+    RegistryFacts,
+)
 from imagegate.admission._http import (
     ADMISSION,
     ADMISSION_METRICS,
@@ -30,6 +35,12 @@ from imagegate.admission._http import (
     add_admission_routes,
 )
 from imagegate.admission._naming import DEFAULT_TEMPLATE, DeploymentNameTemplate, TemplateError
+from imagegate.admission._offline import (
+    ManifestError,
+    ObjectVerdict,
+    check_objects,
+    manifest_objects,
+)
 from imagegate.admission._review import (
     AdmissionRequest,
     AdmissionReview,
@@ -51,6 +62,7 @@ __all__ = [
     "AdmissionService",
     "AdmissionSettings",
     "ContainerFacts",
+    "CredentialedRegistry",
     "Decision",
     "DeploymentNameTemplate",
     "EnvironmentMapping",
@@ -59,17 +71,21 @@ __all__ = [
     "FactsGatherer",
     "JsonPatch",
     "MalformedReviewError",
+    "ManifestError",
     "NamespaceLabels",
+    "ObjectVerdict",
     "PolicySet",
     "RecordSink",
     "RegistryFacts",
     "TemplateError",
     "add_admission_routes",
+    "check_objects",
     "decide",
     "decode_review",
     "deployment_keys",
     "encode_response",
     "evaluation_of",
+    "manifest_objects",
     "pin_patch",
     "target_of",
     "workload_of",

@@ -78,7 +78,8 @@ class AdmissionContext:
     policies: tuple[CompiledPolicy, ...]
     """Every policy in force; the decision applies those whose match selects the target."""
     now: datetime
-    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    namespace_labels: Mapping[str, str] | None = None
+    """``None`` when not known (lookup off or failed): label-matched policies then apply."""
     facts: Mapping[str, ContainerFacts] = field(default_factory=dict)
     """By container name."""
 

@@ -13,7 +13,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 import structlog
 
 from imagegate.admission._decide import ContainerFacts
-from imagegate.facts import Evidence, ImageFacts, ScanReport
+from imagegate.facts import Credentials, Evidence, FactsCache, ImageFacts, ScanReport
 from imagegate.policy import Deployed, Need, Unavailable
 from imagegate.tracking import DeploymentQuery, ImageReference, Platform, Tracker
 from imagegate.workloads import ContainerImage
@@ -36,6 +36,21 @@ class EvidenceLookup(Protocol):
     """Evidence CI posted for a digest."""
 
     async def evidence(self, digest: str) -> Evidence: ...
+
+
+class CredentialedRegistry:
+    """Registry facts looked up with the credentials configured for each registry host."""
+
+    def __init__(self, cache: FactsCache, credentials: Mapping[str, Credentials]) -> None:
+        self._cache = cache
+        self._credentials = dict(credentials)
+
+    async def facts(self, reference: ImageReference, *, default_platform: Platform) -> ImageFacts:
+        return await self._cache.facts(
+            reference,
+            default_platform=default_platform,
+            credentials=self._credentials.get(reference.registry),
+        )
 
 
 class FactsGatherer:

@@ -153,7 +153,7 @@ class AdmissionService:
             default_platform=settings.default_platform,
             policies=policies,
             now=self._clock(),
-            namespace_labels=labels or {},
+            namespace_labels=labels,
         )
         if workload is None or self._facts is None:
             return context
@@ -217,6 +217,8 @@ class AdmissionService:
         metrics.admission_duration.labels(webhook=webhook).observe(elapsed)
         for violation in decision.violations:
             metrics.policy_violations.labels(rule=violation.rule, mode=violation.mode.value).inc()
+        for waived in decision.excepted:
+            metrics.policy_violations.labels(rule=waived.violation.rule, mode="excepted").inc()
         for _container, reason in decision.unrecorded:
             metrics.unrecorded_images.labels(reason=reason).inc()
         if not decision.judged:
@@ -233,6 +235,9 @@ class AdmissionService:
             images=[c.image for c in workload.containers] if workload else [],
             decision=verdict,
             violations=[v.describe() for v in decision.violations],
+            excepted=[
+                f"{w.violation.describe()} (excepted: {w.reason})" for w in decision.excepted
+            ],
             records=len(decision.records),
             dry_run=bool(request.dry_run),
             latency_ms=round(elapsed * 1000, 3),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from imagegate.admission._environments import EnvironmentMapping
 from imagegate.admission._naming import DeploymentNameTemplate
+from imagegate.facts import RegistrySettings
 from imagegate.policy import Mode
 from imagegate.tracking import Platform
 
@@ -32,6 +33,11 @@ class AdmissionSettings:
     """How often the policy files are checked for changes."""
     facts_timeout_s: float = 2.0
     """Longest an admission waits for one registry or evidence lookup."""
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
+    """How registries are reached (timeouts, plain-HTTP hosts) and facts cached."""
+    registry_config: Path | None = None
+    """A docker config JSON (the ``.dockerconfigjson`` of a pull Secret) with credentials
+    for private registries."""
     spool_path: Path = Path("imagegate-spool.db")
     """Local file where admitted deployments wait until the store takes them."""
     spool_bound_s: float = 0.25

@@ -17,13 +17,18 @@ from aiohttp import web
 from imagegate.api._auth import Authenticator
 from imagegate.api._body import read_json_body
 from imagegate.api._convert import (
+    add_scan_evidence,
     decode_cursor,
     environment_to_wire,
+    evidence_digest,
+    get_evidence,
     logical_environment_to_wire,
     page_to_wire,
     record_full,
     record_simple,
     result_to_wire,
+    scan_format_from,
+    set_provenance_evidence,
 )
 from imagegate.api._errors import ApiError, error_response, response_for
 from imagegate.api._wire import (
@@ -34,6 +39,7 @@ from imagegate.api._wire import (
     SimpleDeploymentBody,
 )
 from imagegate.auth import Scope
+from imagegate.facts import EvidenceStore
 from imagegate.tracking import (
     DeploymentQuery,
     InvalidParameterError,
@@ -41,6 +47,7 @@ from imagegate.tracking import (
     Outcome,
     Status,
     Tracker,
+    utc_now,
 )
 
 log = structlog.get_logger("imagegate.api")
@@ -82,11 +89,15 @@ class ApiSettings:
     ``production`` because it is the strictest: a record that names no stage is
     judged as if it ran where it matters most.
     """
+    max_scan_bytes: int = 16 * 1024 * 1024
+    """Largest accepted scan report; a scanner's JSON of a large image runs to megabytes."""
 
 
 TRACKER = web.AppKey("tracker", Tracker)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 API_SETTINGS = web.AppKey("api_settings", ApiSettings)
+EVIDENCE_STORE = web.AppKey[EvidenceStore]("evidence_store")
+"""Where posted evidence (scan reports, provenance) is kept; usually the record store."""
 
 
 def add_api_routes(app: web.Application) -> None:
@@ -100,6 +111,11 @@ def add_api_routes(app: web.Application) -> None:
     app.router.add_get(
         "/api/v1/logical-environments", _requires(Scope.READ, list_logical_environments)
     )
+    app.router.add_post("/api/v1/evidence/{digest}/scans", _requires(Scope.WRITE, post_scan_report))
+    app.router.add_post(
+        "/api/v1/evidence/{digest}/provenance", _requires(Scope.WRITE, post_provenance)
+    )
+    app.router.add_get("/api/v1/evidence/{digest}", _requires(Scope.READ, show_evidence))
 
 
 @web.middleware
@@ -181,6 +197,38 @@ async def list_logical_environments(request: web.Request) -> web.Response:
     return _json(
         LogicalEnvironmentListOut(items=[logical_environment_to_wire(e) for e in environments])
     )
+
+
+async def post_scan_report(request: web.Request) -> web.Response:
+    """POST /api/v1/evidence/{digest}/scans: a scanner's JSON report, as it wrote it."""
+    # Digest and format are checked before a report of megabytes is read.
+    digest = evidence_digest(request.match_info["digest"])
+    scan_format = scan_format_from(request.query)
+    body = await read_json_body(request, limit=request.app[API_SETTINGS].max_scan_bytes)
+    report = await add_scan_evidence(
+        request.app[EVIDENCE_STORE],
+        digest=digest,
+        document=body,
+        format=scan_format,
+        now=utc_now(),
+    )
+    return _json(report, status=HTTPStatus.CREATED)
+
+
+async def post_provenance(request: web.Request) -> web.Response:
+    """POST /api/v1/evidence/{digest}/provenance: replaces what was posted before."""
+    digest = evidence_digest(request.match_info["digest"])
+    body = await read_json_body(request, limit=request.app[API_SETTINGS].max_body_bytes)
+    posted = await set_provenance_evidence(
+        request.app[EVIDENCE_STORE], digest=digest, document=body, now=utc_now()
+    )
+    return _json(posted)
+
+
+async def show_evidence(request: web.Request) -> web.Response:
+    """GET /api/v1/evidence/{digest}: the newest scan, provenance and labels."""
+    evidence = await get_evidence(request.app[EVIDENCE_STORE], request.match_info["digest"])
+    return _json(evidence)
 
 
 async def openapi_document(request: web.Request) -> web.Response:

@@ -122,3 +122,51 @@ class ErrorDetail(msgspec.Struct, omit_defaults=True):
 
 class ErrorOut(msgspec.Struct):
     error: ErrorDetail
+
+
+class VulnerabilityOut(msgspec.Struct):
+    id: str
+    package: str
+    version: str
+    severity: str
+    fixed_in: str | None
+
+
+class SeverityCountsOut(msgspec.Struct):
+    critical: int
+    high: int
+    medium: int
+    low: int
+    negligible: int
+    unknown: int
+    total: int
+
+
+class ScanReportOut(msgspec.Struct):
+    digest: str
+    scanner: str
+    scanned_at: str
+    counts: SeverityCountsOut
+    vulnerabilities: list[VulnerabilityOut]
+    """Gravest first, then by id."""
+
+
+class ProvenanceOut(msgspec.Struct):
+    builder_id: str | None
+    source_repository: str | None
+    commit: str | None
+
+
+class ProvenanceEvidenceOut(msgspec.Struct):
+    digest: str
+    provenance: ProvenanceOut
+    labels: dict[str, str]
+
+
+class EvidenceOut(msgspec.Struct):
+    """What CI posted about a digest: the newest scan, provenance and labels."""
+
+    digest: str
+    scan: ScanReportOut | None
+    provenance: ProvenanceOut | None
+    labels: dict[str, str]

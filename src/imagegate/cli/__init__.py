@@ -12,11 +12,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from imagegate.admission import TemplateError
-from imagegate.cli._backend import Backend, CliError, LocalBackend, RemoteBackend
+from imagegate.admission import ManifestError, TemplateError
+from imagegate.cli._backend import Backend, CliError, CommandFailed, LocalBackend, RemoteBackend
 from imagegate.cli._commands import COMMANDS, LOCAL_ONLY_COMMANDS, OFFLINE_COMMANDS
 from imagegate.cli._parser import build_parser
 from imagegate.cli._serve import run_serve
+from imagegate.facts import DockerConfigError
+from imagegate.policy import PolicyLoadError
 from imagegate.server import SettingsError
 from imagegate.store import StoreUrlError
 from imagegate.tls import CertificateError
@@ -33,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         output = _execute(arguments)
     except KeyboardInterrupt:
         return 130
+    except CommandFailed as failure:
+        print(failure.output)
+        return failure.exit_code
     except _REPORTED_ERRORS as error:
         message, exit_code = _describe(error)
         first_line = message.strip().splitlines()[0] if message.strip() else "failed"
@@ -51,6 +56,9 @@ _REPORTED_ERRORS = (
     StoreError,
     CertificateError,
     TemplateError,
+    PolicyLoadError,
+    ManifestError,
+    DockerConfigError,
 )
 
 

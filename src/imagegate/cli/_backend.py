@@ -17,15 +17,22 @@ from imagegate.api import (
     DeploymentPageOut,
     EnvironmentBody,
     EnvironmentOut,
+    EvidenceOut,
+    ProvenanceEvidenceOut,
     RecordResultOut,
+    ScanReportOut,
+    add_scan_evidence,
     deployment_query_from,
     environment_to_wire,
+    get_evidence,
     page_to_wire,
     record_full,
     result_to_wire,
+    set_provenance_evidence,
 )
+from imagegate.facts import EvidenceStore, ScanFormat
 from imagegate.store import open_store
-from imagegate.tracking import Tracker
+from imagegate.tracking import Tracker, utc_now
 
 T = TypeVar("T")
 
@@ -38,6 +45,18 @@ class CliError(Exception):
     def __init__(self, message: str, *, exit_code: int = 1) -> None:
         super().__init__(message)
         self.message = message
+        self.exit_code = exit_code
+
+
+class CommandFailed(Exception):
+    """A command that ran and reports failure: its output goes to stdout, then the exit code.
+
+    Unlike CliError (one line on stderr), the findings are the command's result.
+    """
+
+    def __init__(self, output: str, *, exit_code: int) -> None:
+        super().__init__(output)
+        self.output = output
         self.exit_code = exit_code
 
 
@@ -54,20 +73,31 @@ class Backend(Protocol):
 
     async def get_environment(self, name: str) -> EnvironmentOut | None: ...
 
+    async def push_scan(
+        self, digest: str, document: bytes, scan_format: ScanFormat | None
+    ) -> ScanReportOut: ...
+
+    async def push_provenance(self, digest: str, document: bytes) -> ProvenanceEvidenceOut: ...
+
+    async def get_evidence(self, digest: str) -> EvidenceOut: ...
+
     async def close(self) -> None: ...
 
 
 class LocalBackend:
     """Acts on the store directly, through the same tracker as the server."""
 
-    def __init__(self, tracker: Tracker, closer: _Closable) -> None:
+    def __init__(
+        self, tracker: Tracker, closer: _Closable, *, evidence: EvidenceStore | None = None
+    ) -> None:
         self._tracker = tracker
         self._closer = closer
+        self._evidence = evidence
 
     @classmethod
     async def open(cls, store_url: str) -> LocalBackend:
         store = await open_store(store_url)
-        return cls(Tracker(store), store)
+        return cls(Tracker(store), store, evidence=store)
 
     async def record(self, body: DeploymentBody) -> RecordResultOut:
         return result_to_wire(await record_full(body, tracker=self._tracker))
@@ -89,8 +119,32 @@ class LocalBackend:
         environment = await self._tracker.get_environment(name)
         return environment_to_wire(environment) if environment else None
 
+    async def push_scan(
+        self, digest: str, document: bytes, scan_format: ScanFormat | None
+    ) -> ScanReportOut:
+        return await add_scan_evidence(
+            self._evidence_store(),
+            digest=digest,
+            document=document,
+            format=scan_format,
+            now=utc_now(),
+        )
+
+    async def push_provenance(self, digest: str, document: bytes) -> ProvenanceEvidenceOut:
+        return await set_provenance_evidence(
+            self._evidence_store(), digest=digest, document=document, now=utc_now()
+        )
+
+    async def get_evidence(self, digest: str) -> EvidenceOut:
+        return await get_evidence(self._evidence_store(), digest)
+
     async def close(self) -> None:
         await self._closer.close()
+
+    def _evidence_store(self) -> EvidenceStore:
+        if self._evidence is None:
+            raise CliError("this store keeps no evidence")
+        return self._evidence
 
 
 class RemoteBackend:
@@ -122,19 +176,40 @@ class RemoteBackend:
         except _NotFoundError:
             return None
 
+    async def push_scan(
+        self, digest: str, document: bytes, scan_format: ScanFormat | None
+    ) -> ScanReportOut:
+        query = f"?format={scan_format.value}" if scan_format else ""
+        path = f"{_evidence_path(digest)}/scans{query}"
+        return self._call("POST", path, ScanReportOut, data=document)
+
+    async def push_provenance(self, digest: str, document: bytes) -> ProvenanceEvidenceOut:
+        path = f"{_evidence_path(digest)}/provenance"
+        return self._call("POST", path, ProvenanceEvidenceOut, data=document)
+
+    async def get_evidence(self, digest: str) -> EvidenceOut:
+        return self._call("GET", _evidence_path(digest), EvidenceOut)
+
     async def close(self) -> None:
         return None
 
     def _call(
-        self, method: str, path: str, answer: type[T], *, body: msgspec.Struct | None = None
+        self,
+        method: str,
+        path: str,
+        answer: type[T],
+        *,
+        body: msgspec.Struct | None = None,
+        data: bytes | None = None,
     ) -> T:
         # The CLI makes one call at a time, so a blocking client inside the coroutine is fine.
         headers = {"Accept": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        data = None
+        # ``data`` is a JSON document sent as it is (a scanner's report).
         if body is not None:
             data = msgspec.json.encode(body)
+        if data is not None:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(  # noqa: S310 - the URL scheme is checked in main
             self._server + path, data=data, method=method, headers=headers
@@ -163,6 +238,10 @@ class _EnvironmentList(msgspec.Struct):
 
 class _NotFoundError(CliError):
     pass
+
+
+def _evidence_path(digest: str) -> str:
+    return f"/api/v1/evidence/{urllib.parse.quote(digest, safe=':')}"
 
 
 def _http_error(error: urllib.error.HTTPError) -> CliError:

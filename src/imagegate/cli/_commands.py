@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from imagegate.api import DeploymentBody, DeploymentRecordOut, EnvironmentBody, PlatformBody
+from imagegate.api import (
+    DeploymentBody,
+    DeploymentRecordOut,
+    EnvironmentBody,
+    EvidenceOut,
+    PlatformBody,
+    ProvenanceOut,
+    ScanReportOut,
+    SeverityCountsOut,
+)
 from imagegate.auth import Scope, issue_key
 from imagegate.cli._backend import Backend, CliError
 from imagegate.cli._output import (
@@ -15,6 +26,8 @@ from imagegate.cli._output import (
     render_records,
     render_result,
 )
+from imagegate.cli._policy import check_policy
+from imagegate.facts import ScanFormat
 from imagegate.store import open_store
 from imagegate.tls import generate_certificates, write_certificates
 from imagegate.tracking import MAX_PAGE_SIZE, Kind, utc_now
@@ -174,6 +187,36 @@ async def generate_certificates_command(
     return f"wrote {written}\ncaBundle: {certs.ca_bundle}"
 
 
+async def push_evidence(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    if arguments.provenance is not None:
+        if arguments.format is not None:
+            raise CliError("--format goes with --scan, not with --provenance")
+        document = _read_document(arguments.provenance)
+        posted = await backend.push_provenance(arguments.digest, document)
+        if arguments.output != "table":
+            return render_document(posted, arguments.output)
+        return f"posted provenance of {posted.digest}: " + _provenance_line(
+            posted.provenance, len(posted.labels)
+        )
+    scan_format = ScanFormat(arguments.format) if arguments.format else None
+    report = await backend.push_scan(arguments.digest, _read_document(arguments.scan), scan_format)
+    if arguments.output != "table":
+        return render_document(report, arguments.output)
+    return (
+        f"posted scan of {report.digest} by {report.scanner} at {report.scanned_at}: "
+        + _counts_line(report.counts)
+    )
+
+
+async def show_evidence(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    evidence = await backend.get_evidence(arguments.digest)
+    if arguments.output != "table":
+        return render_document(evidence, arguments.output)
+    return _render_evidence(evidence)
+
+
 COMMANDS: dict[str, Command] = {
     "deployment.record": record_deployment,
     "deployment.list": list_deployments,
@@ -184,7 +227,71 @@ COMMANDS: dict[str, Command] = {
     "apikey.list": list_api_keys,
     "apikey.revoke": revoke_api_key,
     "certs.generate": generate_certificates_command,
+    "evidence.push": push_evidence,
+    "evidence.show": show_evidence,
+    "policy.check": check_policy,
 }
 LOCAL_ONLY_COMMANDS = frozenset({"apikey.create", "apikey.list", "apikey.revoke"})
-OFFLINE_COMMANDS = frozenset({"certs.generate"})
+OFFLINE_COMMANDS = frozenset({"certs.generate", "policy.check"})
 """Commands that use neither a store nor a server."""
+
+
+def _read_document(path: Path) -> bytes:
+    if str(path) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _counts_line(counts: SeverityCountsOut) -> str:
+    by_severity = (
+        f"critical {counts.critical}, high {counts.high}, medium {counts.medium}, "
+        f"low {counts.low}, negligible {counts.negligible}, unknown {counts.unknown}"
+    )
+    return f"{counts.total} vulnerabilities ({by_severity})"
+
+
+def _provenance_line(provenance: ProvenanceOut, labels: int) -> str:
+    parts = [
+        f"{name} {value}"
+        for name, value in (
+            ("commit", provenance.commit),
+            ("source", provenance.source_repository),
+            ("builder", provenance.builder_id),
+        )
+        if value
+    ]
+    parts.append(f"{labels} label{'' if labels == 1 else 's'}")
+    return ", ".join(parts)
+
+
+def _render_evidence(evidence: EvidenceOut) -> str:
+    lines = [f"Digest:      {evidence.digest}"]
+    scan = evidence.scan
+    if scan is None:
+        lines.append("Scan:        none posted")
+    else:
+        lines.append(f"Scan:        {scan.scanner} at {scan.scanned_at}")
+        lines.append(f"Found:       {_counts_line(scan.counts)}")
+    if evidence.provenance is None:
+        lines.append("Provenance:  none posted")
+    else:
+        lines.append(f"Provenance:  {_provenance_line(evidence.provenance, len(evidence.labels))}")
+    lines.extend(f"Label:       {key}={value}" for key, value in evidence.labels.items())
+    if scan is not None and scan.vulnerabilities:
+        lines.extend(["", *_vulnerability_table(scan)])
+    return "\n".join(lines)
+
+
+def _vulnerability_table(scan: ScanReportOut) -> list[str]:
+    header = ["ID", "SEVERITY", "PACKAGE", "VERSION", "FIXED IN"]
+    rows = [
+        [v.id, v.severity, v.package, v.version, v.fixed_in or "-"] for v in scan.vulnerabilities
+    ]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]

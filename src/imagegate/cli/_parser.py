@@ -10,6 +10,7 @@ from imagegate import __version__
 from imagegate.admission import DEFAULT_ENVIRONMENT_LABEL, DEFAULT_TEMPLATE
 from imagegate.auth import Scope
 from imagegate.cli._output import FORMATS
+from imagegate.facts import ScanFormat
 from imagegate.policy import Mode
 from imagegate.store import DEFAULT_STORE_URL
 from imagegate.tracking import Kind
@@ -60,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = _leaf(apikey_commands, "revoke", "revoke a key", connection)
     revoke.add_argument("key_id", help="the key id shown by 'apikey list'")
 
+    _add_evidence(groups, connection)
     _add_certs(groups)
+    _add_policy(groups)
 
     serve = groups.add_parser("serve", help="run the server", parents=[connection])
     serve.set_defaults(command_name="serve")
@@ -144,10 +147,37 @@ def _admission_options(serve: argparse.ArgumentParser) -> None:
         help="tag-only images: enforce denies, audit warns, off ignores (default enforce)",
     )
     admission.add_argument(
+        "--policies",
+        default=env("IMAGEGATE_POLICIES"),
+        metavar="PATH",
+        help="DeploymentPolicy file or directory, reloaded on change (env IMAGEGATE_POLICIES)",
+    )
+    admission.add_argument(
         "--spool",
         default=env("IMAGEGATE_SPOOL", "imagegate-spool.db"),
         metavar="FILE",
         help="local file where admitted deployments wait for the store (env IMAGEGATE_SPOOL)",
+    )
+    admission.add_argument(
+        "--registry-config",
+        default=env("IMAGEGATE_REGISTRY_CONFIG"),
+        metavar="FILE",
+        help="docker config JSON with registry credentials, e.g. a mounted .dockerconfigjson "
+        "(env IMAGEGATE_REGISTRY_CONFIG)",
+    )
+    admission.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="a registry reached over plain HTTP (loopback ones always are); repeatable",
+    )
+    admission.add_argument(
+        "--facts-timeout",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="longest an admission waits for one registry or evidence lookup (2)",
     )
     admission.add_argument(
         "--kubeconfig",
@@ -159,6 +189,79 @@ def _admission_options(serve: argparse.ArgumentParser) -> None:
         "--no-namespace-labels",
         action="store_true",
         help="do not read namespace labels from the cluster",
+    )
+
+
+def _add_evidence(
+    groups: argparse._SubParsersAction[argparse.ArgumentParser],
+    connection: argparse.ArgumentParser,
+) -> None:
+    evidence = groups.add_parser(
+        "evidence", help="post and show what CI found out about an image (scans, provenance)"
+    )
+    commands = evidence.add_subparsers(dest="evidence_action", required=True)
+    text = "post a vulnerability scan, or the provenance, of a digest"
+    push = _leaf(commands, "push", text, connection)
+    push.add_argument("--digest", required=True, metavar="sha256:…", help="the image's digest")
+    posted = push.add_mutually_exclusive_group(required=True)
+    posted.add_argument(
+        "--scan",
+        type=Path,
+        metavar="FILE",
+        help="a scanner's JSON report (grype -o json, trivy --format json, CycloneDX); - reads "
+        "stdin",
+    )
+    posted.add_argument(
+        "--provenance",
+        type=Path,
+        metavar="FILE",
+        help='{"builder_id", "source_repository", "commit", "labels"}; - reads stdin',
+    )
+    push.add_argument(
+        "--format",
+        choices=[scan_format.value for scan_format in ScanFormat],
+        default=None,
+        help="format of --scan (default: recognised from the report)",
+    )
+    _output_option(push)
+    show = _leaf(commands, "show", "show the newest scan, provenance and labels", connection)
+    show.add_argument("--digest", required=True, metavar="sha256:…", help="the image's digest")
+    _output_option(show)
+
+
+def _add_policy(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    policy = groups.add_parser("policy", help="check manifests against policies (no store)")
+    policy_commands = policy.add_subparsers(dest="policy_action", required=True)
+    text = "judge the workloads of manifests offline, as admission would; non-zero on denials"
+    check = policy_commands.add_parser("check", help=text, description=text)
+    check.set_defaults(command_name="policy.check")
+    check.add_argument(
+        "-f",
+        "--file",
+        required=True,
+        metavar="PATH",
+        help="a manifest file or a directory of them (multi-document YAML, JSON)",
+    )
+    check.add_argument(
+        "--policy", metavar="PATH", help="a DeploymentPolicy file or a directory of them"
+    )
+    check.add_argument(
+        "--logical-env",
+        default="production",
+        metavar="NAME",
+        help="logical environment the manifests are for (production)",
+    )
+    check.add_argument(
+        "--cluster-name", default="default", metavar="NAME", help="environment (cluster) name"
+    )
+    check.add_argument(
+        "--namespace", default="default", help="namespace of objects that name none (default)"
+    )
+    check.add_argument(
+        "--require-digest",
+        default="enforce",
+        choices=[mode.value for mode in Mode],
+        help="the built-in default policy, as in serve (enforce)",
     )
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from imagegate.admission import AdmissionSettings, DeploymentNameTemplate, EnvironmentMapping
 from imagegate.api import ApiSettings
+from imagegate.facts import LOOPBACK_REGISTRIES, RegistrySettings
 from imagegate.logs import configure_logging
-from imagegate.policy import Mode
+from imagegate.policy import Mode, load_policies
 from imagegate.server import ServerSettings, SettingsError, serve
 from imagegate.tracking import Platform, TrackerSettings, validate_environment_name
 
@@ -29,6 +30,9 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
     host, port = parse_listen(arguments.listen or default_listen)
     validate_environment_name(arguments.default_logical_env, field="--default-logical-env")
     validate_environment_name(arguments.cluster_name, field="--cluster-name")
+    policy_path = Path(arguments.policies) if arguments.policies else None
+    if policy_path is not None:
+        load_policies(policy_path)  # report every problem now, not as a traceback at start
     return ServerSettings(
         host=host,
         port=port,
@@ -47,7 +51,12 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
             name_template=DeploymentNameTemplate(arguments.deployment_name_template),
             default_platform=parse_platform(arguments.default_platform),
             require_digest=Mode(arguments.require_digest),
-            policy_path=Path(arguments.policies) if arguments.policies else None,
+            policy_path=policy_path,
+            facts_timeout_s=arguments.facts_timeout,
+            registry=RegistrySettings(
+                insecure_registries=LOOPBACK_REGISTRIES | frozenset(arguments.insecure_registry)
+            ),
+            registry_config=Path(arguments.registry_config) if arguments.registry_config else None,
             spool_path=Path(arguments.spool),
             namespace_labels=not arguments.no_namespace_labels,
             kubeconfig=arguments.kubeconfig,

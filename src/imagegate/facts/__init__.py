@@ -25,13 +25,14 @@ from imagegate.facts._registry_errors import (
     RegistryProtocolError,
     RegistryUnavailableError,
 )
-from imagegate.facts._registry_settings import RegistrySettings
+from imagegate.facts._registry_settings import LOOPBACK_REGISTRIES, RegistrySettings
 from imagegate.facts._scan_codec import decode_vulnerabilities, encode_vulnerabilities
 from imagegate.facts._scan_errors import ScanDigestMismatchError, ScanReportError
 from imagegate.facts._scan_format import ScanFormat
 from imagegate.facts._scan_parse import parse_scan_report
 
 __all__ = [
+    "LOOPBACK_REGISTRIES",
     "Credentials",
     "DockerConfigError",
     "Evidence",

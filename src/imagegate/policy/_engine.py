@@ -78,7 +78,7 @@ def _violation(
             container=subject.container.name,
             image=subject.container.image,
             reason=f"could not be checked: {outcome.reason}",
-            fix="retry once the registry and evidence store answer",
+            fix="it could not be checked now; retry once the registry and evidence store answer",
         )
     return Violation(
         policy=policy.name,

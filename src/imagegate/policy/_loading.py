@@ -21,12 +21,14 @@ from imagegate.policy import _documents as doc
 from imagegate.policy._model import Mode
 from imagegate.policy._patterns import PatternError, Patterns
 from imagegate.policy._policy import CompiledException, CompiledPolicy
-from imagegate.policy._rules import RuleConfigError, compile_rule
+from imagegate.policy._rules import CompiledRule, RuleConfigError, compile_rule
 
 log = structlog.get_logger("imagegate.policy")
 
 _MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 _MSGSPEC_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `(?P<name>[^`]+)`")
+BASELINE_NAME = "default"
+"""Name of the built-in policy; documents may not use it."""
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")
 
 
@@ -59,7 +61,7 @@ def baseline_policy(require_digest: Mode) -> CompiledPolicy | None:
     if require_digest is Mode.OFF:
         return None
     return CompiledPolicy(
-        name="default", mode=require_digest, rules=(compile_rule(doc.DigestPinned()),)
+        name=BASELINE_NAME, mode=require_digest, rules=(compile_rule(doc.DigestPinned()),)
     )
 
 
@@ -78,12 +80,12 @@ def load_policies(path: Path) -> tuple[CompiledPolicy, ...]:
             problems.append(
                 PolicyProblem(
                     policy.source,
-                    1,
+                    policy.document,
                     "metadata.name",
                     f"policy {policy.name!r} is also defined in {seen[policy.name]}",
                 )
             )
-        seen[policy.name] = policy.source
+        seen[policy.name] = f"{policy.source} (document {policy.document})"
     if problems:
         raise PolicyLoadError(problems)
     return tuple(policies)
@@ -99,20 +101,24 @@ def load_file(file: Path) -> tuple[list[CompiledPolicy], list[PolicyProblem]]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        return [], [PolicyProblem(name, 1, "", f"is not valid YAML{where}: {error}")]
+        problem = getattr(error, "problem", None) or str(error)
+        return [], [PolicyProblem(name, 1, "", f"is not valid YAML{where}: {problem}")]
+    except ValueError as error:
+        # Not UTF-8 (UnicodeDecodeError), or a value YAML cannot build (2025-02-30).
+        return [], [PolicyProblem(name, 1, "", f"cannot be read: {error}")]
     policies: list[CompiledPolicy] = []
     problems: list[PolicyProblem] = []
     for index, document in enumerate(documents, start=1):
         if document is None:
             continue  # an empty document between "---" separators
         try:
-            policies.append(compile_document(document, source=name))
+            policies.append(compile_document(document, source=name, document_number=index))
         except _DocumentError as error:
             problems.append(PolicyProblem(name, index, error.path, error.reason))
     return policies, problems
 
 
-def compile_document(document: object, *, source: str) -> CompiledPolicy:
+def compile_document(document: object, *, source: str, document_number: int = 1) -> CompiledPolicy:
     """Validate one decoded YAML document and compile it."""
     if not isinstance(document, dict):
         raise _DocumentError("", f"a policy is a mapping, not {type(document).__name__}")
@@ -130,15 +136,48 @@ def compile_document(document: object, *, source: str) -> CompiledPolicy:
         raise _DocumentError(
             "metadata.name", "must be lower-case letters, digits, '-' or '.' (a DNS name)"
         )
+    if policy.metadata.name == BASELINE_NAME:
+        raise _DocumentError(
+            "metadata.name", f"{BASELINE_NAME!r} is the built-in policy (--require-digest)"
+        )
     spec = policy.spec
+    rules = _compile_rules(spec)
+    exceptions = _compile_exceptions(spec)
+    try:
+        namespaces = Patterns.compile(spec.match.namespaces)
+    except PatternError as error:
+        raise _DocumentError("spec.match.namespaces", str(error)) from None
+    return CompiledPolicy(
+        name=policy.metadata.name,
+        mode=Mode(spec.mode),
+        rules=tuple(rules),
+        logical_environments=frozenset(spec.match.logical_environments),
+        environments=frozenset(spec.match.environments),
+        namespaces=namespaces,
+        namespace_labels=dict(spec.match.namespace_labels),
+        exceptions=tuple(exceptions),
+        facts_unavailable=spec.facts_unavailable,
+        source=source,
+        document=document_number,
+    )
+
+
+def _compile_rules(spec: doc.Spec) -> list[CompiledRule]:
     if not spec.rules:
         raise _DocumentError("spec.rules", "a policy needs at least one rule")
     rules = []
     for index, rule in enumerate(spec.rules):
         try:
             rules.append(compile_rule(rule))
-        except (RuleConfigError, PatternError) as error:
+        except RuleConfigError as error:
+            path = f"spec.rules[{index}]" + (f".{error.field}" if error.field else "")
+            raise _DocumentError(path, str(error)) from None
+        except PatternError as error:
             raise _DocumentError(f"spec.rules[{index}]", str(error)) from None
+    return rules
+
+
+def _compile_exceptions(spec: doc.Spec) -> list[CompiledException]:
     exceptions = []
     for index, exception in enumerate(spec.exceptions):
         if not exception.images and not exception.namespaces:
@@ -156,22 +195,7 @@ def compile_document(document: object, *, source: str) -> CompiledPolicy:
             )
         except PatternError as error:
             raise _DocumentError(f"spec.exceptions[{index}]", str(error)) from None
-    try:
-        namespaces = Patterns.compile(spec.match.namespaces)
-    except PatternError as error:
-        raise _DocumentError("spec.match.namespaces", str(error)) from None
-    return CompiledPolicy(
-        name=policy.metadata.name,
-        mode=Mode(spec.mode),
-        rules=tuple(rules),
-        logical_environments=frozenset(spec.match.logical_environments),
-        environments=frozenset(spec.match.environments),
-        namespaces=namespaces,
-        namespace_labels=dict(spec.match.namespace_labels),
-        exceptions=tuple(exceptions),
-        facts_unavailable=spec.facts_unavailable,
-        source=source,
-    )
+    return exceptions
 
 
 class PolicySource:
@@ -182,7 +206,7 @@ class PolicySource:
         self._path = path
         self._baseline = baseline
         self._documents: tuple[CompiledPolicy, ...] = ()
-        self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
+        self._fingerprint: tuple[tuple[str, int, int, int], ...] | None = None
         self.reloads = 0
         self.failures = 0
         if path is not None:
@@ -261,7 +285,7 @@ def _policy_files(path: Path) -> list[Path]:
     raise PolicyLoadError([PolicyProblem(str(path), 1, "", "no such file or directory")])
 
 
-def _fingerprint(path: Path) -> tuple[tuple[str, int, int], ...]:
+def _fingerprint(path: Path) -> tuple[tuple[str, int, int, int], ...]:
     try:
         files: Iterable[Path] = _policy_files(path)
     except PolicyLoadError:
@@ -272,5 +296,6 @@ def _fingerprint(path: Path) -> tuple[tuple[str, int, int], ...]:
             stat = file.stat()  # follows the symlinks a ConfigMap mount is made of
         except OSError:
             continue
-        stats.append((str(file), stat.st_mtime_ns, stat.st_size))
+        # The inode too: a rewrite of the same size within one mtime tick still shows.
+        stats.append((str(file), stat.st_ino, stat.st_mtime_ns, stat.st_size))
     return tuple(stats)

@@ -21,7 +21,8 @@ class Target:
     environment: str
     logical_environment: str
     namespace: str
-    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    namespace_labels: Mapping[str, str] | None = field(default_factory=dict)
+    """``None`` when the namespace's labels could not be read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,8 @@ class CompiledPolicy:
     facts_unavailable: Literal["deny", "warn"] = "deny"
     source: str = "built-in"
     """The file the policy came from, for messages."""
+    document: int = 1
+    """Position of the policy's document in its file."""
 
     def applies_to(self, target: Target) -> bool:
         """Whether the policy's match selects ``target`` (empty criteria match all)."""
@@ -71,10 +74,12 @@ class CompiledPolicy:
             return False
         if self.namespaces.texts and not self.namespaces.matches(target.namespace):
             return False
-        return all(
-            target.namespace_labels.get(key) == value
-            for key, value in self.namespace_labels.items()
-        )
+        if target.namespace_labels is None:
+            # Labels unknown (lookup failed): apply the policy rather than let an
+            # outage switch a guard off.
+            return True
+        labels = target.namespace_labels
+        return all(labels.get(key) == value for key, value in self.namespace_labels.items())
 
     @property
     def needs(self) -> frozenset[Need]:

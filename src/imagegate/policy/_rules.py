@@ -39,7 +39,12 @@ RuleResult = tuple[str, str] | None
 
 
 class RuleConfigError(ValueError):
-    """A rule whose settings cannot work (a bad duration, pattern or date)."""
+    """A rule whose settings cannot work (a bad duration, an empty list)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        """The rule's setting at fault, e.g. ``maxAge``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +69,9 @@ def parse_duration(text: str) -> timedelta:
     """``30m``, ``12h``, ``7d`` as a timedelta."""
     match = _DURATION.fullmatch(text.strip())
     if not match:
-        raise RuleConfigError(f"duration {text!r} must be a number and a unit: s, m, h or d")
+        raise RuleConfigError(
+            f"duration {text!r} must be a number and a unit: s, m, h or d", field="maxAge"
+        )
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
@@ -134,7 +141,7 @@ def _labels(subject: ImageSubject, wanted: Mapping[str, Patterns | None]) -> Out
 
 def _builder(subject: ImageSubject, trusted: Patterns) -> Outcome:
     provenance, unavailable = _known_provenance(subject)
-    if provenance is None or provenance.builder_id is None:
+    if provenance is None or not provenance.builder_id:
         if unavailable:
             return Unknown(f"provenance cannot be read: {unavailable}")
         return Finding(
@@ -180,7 +187,7 @@ def _scanned(subject: ImageSubject, max_age: timedelta) -> Outcome:
     age = subject.now - scan.scanned_at
     if age > max_age:
         return Finding(
-            f"the newest scan of {scan.digest} is {_days(age)} old (at most {_days(max_age)})",
+            f"the newest scan of {scan.digest} is {_age(age)} old (at most {_age(max_age)})",
             f"scan it again and post the report: imagegate evidence push --digest {scan.digest} "
             "--scan report.json",
         )
@@ -218,6 +225,9 @@ def _no_new(subject: ImageSubject, counted: frozenset[Severity]) -> Outcome:
     deployed = subject.deployed
     if isinstance(deployed, Unavailable):
         return Unknown(f"the deployed image cannot be looked up: {deployed.reason}")
+    if not isinstance(deployed, Deployed) or not deployed.digests:
+        # Nothing deployed under these names yet: nothing to compare with.
+        return None
     known: set[str] = set()
     if isinstance(deployed, Deployed):
         for digest, deployed_scan in zip(deployed.digests, deployed.scans, strict=True):
@@ -232,7 +242,7 @@ def _no_new(subject: ImageSubject, counted: frozenset[Severity]) -> Outcome:
     )
     if not new:
         return None
-    words = "/".join(sorted((severity.word for severity in counted), reverse=True))
+    words = "/".join(severity.word for severity in sorted(counted, reverse=True))
     return Finding(
         f"{len(new)} {words} vulnerabilities the deployed image does not have: {_listed(new)}",
         "fix them before promoting, or keep the deployed version",
@@ -277,25 +287,42 @@ def _invalid(container: ContainerImage) -> tuple[str, str]:
 def _known_labels(subject: ImageSubject) -> tuple[Mapping[str, str], str | None]:
     """Labels from the registry and from evidence, and why some could not be read."""
     labels: dict[str, str] = {}
-    unavailable = None
     if isinstance(subject.registry, ImageFacts):
         labels.update(subject.registry.labels)
-    elif isinstance(subject.registry, Unavailable):
-        unavailable = subject.registry.reason
     if isinstance(subject.evidence, Evidence):
         labels.update(subject.evidence.labels)
-    return labels, unavailable
+    return labels, _unavailable(subject)
 
 
 def _known_provenance(subject: ImageSubject) -> tuple[Provenance | None, str | None]:
-    """Provenance posted as evidence, else from the registry's attestation."""
-    if isinstance(subject.evidence, Evidence) and subject.evidence.provenance is not None:
-        return subject.evidence.provenance, None
-    if isinstance(subject.registry, ImageFacts):
-        return subject.registry.provenance, None
-    if isinstance(subject.registry, Unavailable):
-        return None, subject.registry.reason
-    return None, None
+    """Provenance from the registry's attestation, each field overridden by evidence
+    that sets it (posting only a commit keeps the registry's builder)."""
+    registry = subject.registry.provenance if isinstance(subject.registry, ImageFacts) else None
+    posted = subject.evidence.provenance if isinstance(subject.evidence, Evidence) else None
+    if registry is None and posted is None:
+        return None, _unavailable(subject)
+    merged = Provenance(
+        builder_id=_first(posted, registry, "builder_id"),
+        source_repository=_first(posted, registry, "source_repository"),
+        commit=_first(posted, registry, "commit"),
+    )
+    return merged, _unavailable(subject)
+
+
+def _first(posted: Provenance | None, registry: Provenance | None, name: str) -> str | None:
+    for provenance in (posted, registry):
+        value = getattr(provenance, name, None) if provenance is not None else None
+        if value:
+            return str(value)
+    return None
+
+
+def _unavailable(subject: ImageSubject) -> str | None:
+    """Why a source of labels or provenance could not be read, if one could not."""
+    for source in (subject.registry, subject.evidence):
+        if isinstance(source, Unavailable):
+            return source.reason
+    return None
 
 
 def _scan(subject: ImageSubject) -> ScanReport | Finding | Unknown:
@@ -338,10 +365,15 @@ def _listed(ids: list[str]) -> str:
     return shown + (f" and {len(ids) - _MAX_LISTED} more" if len(ids) > _MAX_LISTED else "")
 
 
-def _days(age: timedelta) -> str:
-    if age >= timedelta(days=1):
-        return f"{age.days}d"
-    return f"{int(age.total_seconds() // 3600)}h"
+def _age(age: timedelta) -> str:
+    """``7d3h``, ``5h``, ``30m``, ``45s``: the largest two units that are not zero."""
+    seconds = int(age.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts[:2]) or "0s"
 
 
 # --- compiling rules from documents -----------------------------------------------
@@ -352,6 +384,8 @@ Check = Callable[[ImageSubject], Outcome]
 
 
 def _compile_required_labels(rule: doc.RequiredLabels) -> tuple[frozenset[Need], Check]:
+    if not rule.labels:
+        raise RuleConfigError("labels must name at least one label", field="labels")
     wanted = {
         key: Patterns.compile([value]) if value else None for key, value in rule.labels.items()
     }
@@ -370,12 +404,18 @@ def _compile_no_new(rule: doc.NoNewVulnerabilities) -> tuple[frozenset[Need], Ch
 
 
 def _pattern_rule(
-    patterns_of: Callable[[Any], list[str]],
+    setting: str,
     check: Callable[[ImageSubject, Patterns], Outcome],
     needs: frozenset[Need],
+    *,
+    required: bool = True,
 ) -> Callable[[Any], tuple[frozenset[Need], Check]]:
     def compile_(rule: Any) -> tuple[frozenset[Need], Check]:
-        patterns = Patterns.compile(patterns_of(rule))
+        texts = getattr(rule, setting)
+        if required and not texts:
+            # An empty allow-list would refuse every image: surely not what was meant.
+            raise RuleConfigError(f"{setting} must name at least one pattern", field=setting)
+        patterns = Patterns.compile(texts)
         return needs, lambda s: check(s, patterns)
 
     return compile_
@@ -384,10 +424,10 @@ def _pattern_rule(
 _COMPILERS: dict[type, Callable[[Any], tuple[frozenset[Need], Check]]] = {
     doc.DigestPinned: lambda _: (_FACT_FREE, lambda s: _finding(digest_pinned(s.container))),
     doc.NoLatest: lambda _: (_FACT_FREE, lambda s: _finding(no_latest(s.container))),
-    doc.AllowedRegistries: _pattern_rule(lambda r: r.patterns, _allowed_registry, _FACT_FREE),
+    doc.AllowedRegistries: _pattern_rule("patterns", _allowed_registry, _FACT_FREE),
     doc.RequiredLabels: _compile_required_labels,
-    doc.TrustedBuilder: _pattern_rule(lambda r: r.builders, _builder, _IMAGE_FACTS),
-    doc.KnownCommit: _pattern_rule(lambda r: r.repositories, _commit, _IMAGE_FACTS),
+    doc.TrustedBuilder: _pattern_rule("builders", _builder, _IMAGE_FACTS),
+    doc.KnownCommit: _pattern_rule("repositories", _commit, _IMAGE_FACTS, required=False),
     doc.Scanned: lambda r: (_IMAGE_FACTS, _bind_scanned(parse_duration(r.max_age))),
     doc.SeverityThreshold: _compile_severity,
     doc.NoNewVulnerabilities: _compile_no_new,

@@ -18,6 +18,7 @@ from imagegate.admission import (
     ADMISSION_METRICS,
     MAX_REVIEW_BYTES,
     AdmissionService,
+    CredentialedRegistry,
     EvidenceLookup,
     FactsGatherer,
     NamespaceLabels,
@@ -27,11 +28,13 @@ from imagegate.admission import (
 from imagegate.api import (
     API_SETTINGS,
     AUTHENTICATOR,
+    EVIDENCE_STORE,
     TRACKER,
     Authenticator,
     add_api_routes,
     json_errors,
 )
+from imagegate.facts import FactsCache, RegistryClient, credentials_from_docker_config
 from imagegate.kube import KubeClient, KubeConfigError, NamespaceCache, load_connection
 from imagegate.metrics import Metrics
 from imagegate.policy import PolicySource, baseline_policy
@@ -72,6 +75,7 @@ def build_app(settings: ServerSettings) -> web.Application:
             _store_context,
             _recording_context,
             _namespaces_context,
+            _registry_context,
             _policies_context,
             _admission_context,
         ]
@@ -110,6 +114,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     store = await open_store(settings.store_url)
     try:
         app[STORE] = store
+        app[EVIDENCE_STORE] = store
         tracker = Tracker(store, settings=settings.tracker)
         await _ensure_environment(tracker, settings.admission.cluster)
         app[TRACKER] = tracker
@@ -162,6 +167,20 @@ async def _namespaces_context(app: web.Application) -> AsyncIterator[None]:
         for task in (watch, synced):
             task.cancel()
         await asyncio.gather(watch, synced, return_exceptions=True)
+        await client.close()
+
+
+async def _registry_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS].admission
+    credentials = {}
+    if settings.registry_config is not None:
+        # Unreadable or malformed credentials are fatal at start: DockerConfigError says why.
+        credentials = credentials_from_docker_config(settings.registry_config.read_bytes())
+    client = RegistryClient(settings.registry)
+    app[REGISTRY] = CredentialedRegistry(FactsCache(client), credentials)
+    try:
+        yield
+    finally:
         await client.close()
 
 

@@ -105,4 +105,37 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at    TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 3: evidence CI posts about digests: scan reports (history) and provenance (latest).
+    """
+    CREATE TABLE scan_reports (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        digest          TEXT NOT NULL,
+        scanner         TEXT NOT NULL,
+        scanned_at      TEXT NOT NULL,
+        received_at     TEXT NOT NULL,
+        vulnerabilities BLOB NOT NULL
+    );
+
+    -- The newest scan of a digest, without reading its history.
+    CREATE INDEX scan_reports_by_digest ON scan_reports (digest, scanned_at);
+
+    -- Scan reports are history, like deployment records.
+    CREATE TRIGGER scan_reports_never_changed BEFORE UPDATE ON scan_reports
+    BEGIN
+        SELECT RAISE(ABORT, 'scan reports are history and are never changed');
+    END;
+    CREATE TRIGGER scan_reports_never_deleted BEFORE DELETE ON scan_reports
+    BEGIN
+        SELECT RAISE(ABORT, 'scan reports are history and are never deleted');
+    END;
+
+    CREATE TABLE provenance_evidence (
+        digest            TEXT PRIMARY KEY,
+        builder_id        TEXT,
+        source_repository TEXT,
+        "commit"          TEXT,
+        labels            TEXT NOT NULL DEFAULT '{}',
+        updated_at        TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )

@@ -10,15 +10,24 @@ read-decide-write of a recording is atomic. WAL lets readers go on meanwhile.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from imagegate.auth import ApiKey, Scope
+from imagegate.facts import (
+    Evidence,
+    Provenance,
+    ScanReport,
+    decode_vulnerabilities,
+    encode_vulnerabilities,
+)
 from imagegate.store._sqlite_schema import MIGRATIONS
 from imagegate.store._timestamps import format_timestamp, parse_timestamp
 from imagegate.tracking import (
@@ -58,7 +67,7 @@ _RECORD_COLUMNS = (
 
 
 class SqliteStore:
-    """``Store`` and ``ApiKeyStore`` on one SQLite file."""
+    """``Store``, ``ApiKeyStore`` and ``EvidenceStore`` on one SQLite file."""
 
     def __init__(self, connection: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
         self._connection = connection
@@ -208,6 +217,64 @@ class SqliteStore:
             return cursor.rowcount == 1
 
         return await self._run(revoke)
+
+    # --- facts.EvidenceStore ----------------------------------------------------
+
+    async def add_scan(self, report: ScanReport, *, now: datetime) -> None:
+        row = (
+            report.digest,
+            report.scanner,
+            format_timestamp(report.scanned_at),
+            format_timestamp(now),
+            encode_vulnerabilities(report.vulnerabilities),
+        )
+
+        def add(connection: sqlite3.Connection) -> None:
+            with _write_transaction(connection):
+                connection.execute(
+                    "INSERT INTO scan_reports (digest, scanner, scanned_at, received_at, "
+                    "vulnerabilities) VALUES (?, ?, ?, ?, ?)",
+                    row,
+                )
+
+        await self._run(add)
+
+    async def latest_scan(self, digest: str) -> ScanReport | None:
+        return await self._run(lambda c: _latest_scan(c, digest))
+
+    async def set_provenance(
+        self,
+        digest: str,
+        provenance: Provenance,
+        labels: Mapping[str, str],
+        *,
+        now: datetime,
+    ) -> None:
+        row = (
+            digest,
+            provenance.builder_id,
+            provenance.source_repository,
+            provenance.commit,
+            json.dumps(dict(sorted(labels.items()))),
+            format_timestamp(now),
+        )
+
+        def upsert(connection: sqlite3.Connection) -> None:
+            with _write_transaction(connection):
+                connection.execute(
+                    "INSERT INTO provenance_evidence (digest, builder_id, source_repository, "
+                    '"commit", labels, updated_at) VALUES (?, ?, ?, ?, ?, ?) '
+                    "ON CONFLICT (digest) DO UPDATE SET builder_id = excluded.builder_id, "
+                    "source_repository = excluded.source_repository, "
+                    '"commit" = excluded."commit", labels = excluded.labels, '
+                    "updated_at = excluded.updated_at",
+                    row,
+                )
+
+        await self._run(upsert)
+
+    async def evidence(self, digest: str) -> Evidence:
+        return await self._run(lambda c: _evidence(c, digest))
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -519,4 +586,40 @@ def _api_key(row: tuple[Any, ...]) -> ApiKey:
         scopes=frozenset(Scope(scope) for scope in scopes.split()),
         created_at=parse_timestamp(created_at),
         revoked_at=parse_timestamp(revoked_at) if revoked_at else None,
+    )
+
+
+def _latest_scan(connection: sqlite3.Connection, digest: str) -> ScanReport | None:
+    row = connection.execute(
+        "SELECT scanner, scanned_at, vulnerabilities FROM scan_reports WHERE digest = ? "
+        "ORDER BY scanned_at DESC, id DESC LIMIT 1",
+        (digest,),
+    ).fetchone()
+    if row is None:
+        return None
+    scanner, scanned_at, vulnerabilities = row
+    return ScanReport(
+        digest=digest,
+        scanner=scanner,
+        scanned_at=parse_timestamp(scanned_at),
+        vulnerabilities=decode_vulnerabilities(vulnerabilities),
+    )
+
+
+def _evidence(connection: sqlite3.Connection, digest: str) -> Evidence:
+    scan = _latest_scan(connection, digest)
+    row = connection.execute(
+        'SELECT builder_id, source_repository, "commit", labels FROM provenance_evidence '
+        "WHERE digest = ?",
+        (digest,),
+    ).fetchone()
+    if row is None:
+        return Evidence(scan=scan)
+    builder_id, source_repository, commit, labels = row
+    return Evidence(
+        scan=scan,
+        provenance=Provenance(
+            builder_id=builder_id, source_repository=source_repository, commit=commit
+        ),
+        labels=MappingProxyType(json.loads(labels)),
     )
