@@ -20,11 +20,14 @@ import pytest
 from e2e.controlplane import Cluster, ControlPlane, ExternalCluster
 from e2e.pki import make_cluster_pki
 from e2e.webhook import (
+    POLICIES,
     WebhookProcess,
+    mutating_webhook_configuration,
     validating_webhook_configuration,
     wait_until_webhook_is_called,
 )
 from imagegate.tracking import utc_now
+from support.registry import LocalRegistry
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -68,16 +71,33 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture(scope="session")
 def webhook(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookProcess]:
+    work_dir = tmp_path_factory.mktemp("imagegate")
+    policies = work_dir / "policies.yaml"
+    policies.write_text(POLICIES)
     process = WebhookProcess(
-        work_dir=tmp_path_factory.mktemp("imagegate"),
+        work_dir=work_dir,
         kubeconfig=cluster.kubeconfig,
         host=os.environ.get("IMAGEGATE_E2E_WEBHOOK_HOST", "127.0.0.1"),
+        policies=policies,
     )
     try:
         process.start()
         cluster.kubectl("apply", "-f", "-", input_text=validating_webhook_configuration(process))
+        cluster.kubectl("apply", "-f", "-", input_text=mutating_webhook_configuration(process))
         wait_until_webhook_is_called(cluster)
         yield process
     finally:
-        cluster.kubectl("delete", "validatingwebhookconfiguration", "imagegate", check=False)
+        for kind in ("validatingwebhookconfiguration", "mutatingwebhookconfiguration"):
+            cluster.kubectl("delete", kind, "imagegate", check=False)
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """A real OCI registry on the host, where imagegate looks tags up."""
+    local = LocalRegistry(work_dir=tmp_path_factory.mktemp("registry"))
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()

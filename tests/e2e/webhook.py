@@ -34,6 +34,26 @@ spec:
     spec:
       containers: [{{name: app, image: "nginx:1.27"}}]
 """
+AUDIT_LABEL = "e2e.imagegate.dev/audit"
+PIN_LABEL = "e2e.imagegate.dev/pin"
+POLICIES = f"""
+apiVersion: imagegate.dev/v1alpha1
+kind: DeploymentPolicy
+metadata: {{name: latest-is-discouraged}}
+spec:
+  mode: audit
+  match: {{namespaceLabels: {{{AUDIT_LABEL}: "true"}}}}
+  rules: [{{rule: no-latest}}]
+---
+apiVersion: imagegate.dev/v1alpha1
+kind: DeploymentPolicy
+metadata: {{name: pin-tags}}
+spec:
+  mode: enforce
+  match: {{namespaceLabels: {{{PIN_LABEL}: "true"}}}}
+  rules: [{{rule: pin-tags}}]
+  factsUnavailable: warn
+"""
 # The namespaces the chart keeps away from the webhook.
 EXCLUDED_NAMESPACES = ("kube-system", "kube-node-lease", "imagegate")
 
@@ -48,6 +68,8 @@ class WebhookProcess:
     """The address the API server calls imagegate at (a kind node reaches the host
     through its Docker network's gateway, not through 127.0.0.1)."""
     port: int = field(default_factory=free_port)
+    policies: Path | None = None
+    """DeploymentPolicy documents to serve with, beside the built-in default policy."""
     token: str = ""
     process: ManagedProcess | None = None
 
@@ -74,7 +96,7 @@ class WebhookProcess:
                 "imagegate",
                 "serve",
                 "--listen",
-                f"127.0.0.1:{self.port}",
+                f"{self._listen_host}:{self.port}",
                 "--tls-cert",
                 str(self.paths.tls_cert),
                 "--tls-key",
@@ -87,6 +109,7 @@ class WebhookProcess:
                 CLUSTER_NAME,
                 "--kubeconfig",
                 str(self.kubeconfig),
+                *(["--policies", str(self.policies)] if self.policies else []),
             ],
             log_path=self.work_dir / "imagegate.log",
         )
@@ -196,6 +219,23 @@ def eventually(check: Any, *, timeout_s: float = 30.0, what: str = "condition") 
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
     raise AssertionError(f"{what} did not happen within {timeout_s}s (last: {last!r})")
+
+
+def mutating_webhook_configuration(webhook: WebhookProcess) -> str:
+    """The chart's MutatingWebhookConfiguration (tag pinning), pointed at ``webhook``."""
+    validating = yaml.safe_load(validating_webhook_configuration(webhook))
+    hook = validating["webhooks"][0]
+    hook.update(
+        name="mutate.imagegate.dev",
+        clientConfig={"url": f"{webhook.url}/mutate", "caBundle": webhook.ca_bundle},
+        reinvocationPolicy="IfNeeded",
+        sideEffects="None",
+        # Unpinned objects are still judged by /validate, whose failurePolicy decides.
+        failurePolicy="Ignore",
+    )
+    hook["rules"] = [{**rule, "operations": ["CREATE", "UPDATE"]} for rule in hook["rules"]]
+    document = {**validating, "kind": "MutatingWebhookConfiguration", "webhooks": [hook]}
+    return yaml.safe_dump(document, sort_keys=False)
 
 
 def register(plane: Cluster, webhook: WebhookProcess, *, failure_policy: str = "Fail") -> None:
