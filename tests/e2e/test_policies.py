@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 
 import aiohttp
+import pytest
 
 from e2e.controlplane import Cluster
 from e2e.webhook import AUDIT_LABEL, PIN_LABEL, WebhookProcess, eventually
 from imagegate.tracking import Platform
-from support.registry import LocalRegistry, OciPusher, push_image, push_index, unique_repository
+from support.registry import (
+    LocalRegistry,
+    OciPusher,
+    htpasswd_line,
+    push_image,
+    push_index,
+    unique_repository,
+)
 
 _numbers = itertools.count(1)
 DEPLOYMENT = """
@@ -33,12 +42,14 @@ def labelled_namespace(cluster: Cluster, label: str) -> str:
     return name
 
 
-def push_multi_platform_image(registry: LocalRegistry, tag: str) -> tuple[str, str]:
+def push_multi_platform_image(
+    registry: LocalRegistry, tag: str, *, authorization: str | None = None
+) -> tuple[str, str]:
     """(image by tag, index digest) of a fresh linux/amd64 + linux/arm64 image."""
 
     async def push() -> tuple[str, str]:
         async with aiohttp.ClientSession() as session:
-            pusher = OciPusher(session, registry.url)
+            pusher = OciPusher(session, registry.url, lambda path: authorization)
             path = unique_repository("e2e")
             platforms = (Platform("linux", "amd64"), Platform("linux", "arm64"))
             images = [(await push_image(pusher, path, platform=p), p) for p in platforms]
@@ -83,3 +94,56 @@ def test_a_tag_is_pinned_to_its_digest_in_the_stored_object(
         lambda: webhook.records(deployment_name=f"{ns}/web/app"), what="the pinned record"
     )
     assert (record["artifact"]["digest"], record["artifact"]["tag"]) == (digest, "1.0")
+
+
+def test_a_private_registry_is_read_with_the_pods_pull_secret(
+    cluster: Cluster, webhook: WebhookProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    user, password = "ci", "s3cret-e2e"
+    private = LocalRegistry(
+        work_dir=tmp_path_factory.mktemp("private-registry"),
+        htpasswd=htpasswd_line(user, password),
+    )
+    private.start()
+    try:
+        basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        image, digest = push_multi_platform_image(private, "2.0", authorization=basic)
+        ns = labelled_namespace(cluster, PIN_LABEL)
+        cluster.kubectl(
+            "create",
+            "secret",
+            "docker-registry",
+            "regcred",
+            "-n",
+            ns,
+            f"--docker-server={private.host}",
+            f"--docker-username={user}",
+            f"--docker-password={password}",
+        )
+        with_secret = DEPLOYMENT.format(name="web", namespace=ns, image=image).replace(
+            "    spec:\n      containers:",
+            "    spec:\n      imagePullSecrets: [{name: regcred}]\n      containers:",
+        )
+        cluster.kubectl("apply", "-f", "-", input_text=with_secret)
+        stored = cluster.kubectl(
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ).stdout
+        assert stored == f"{image}@{digest}"
+
+        # Without the pull secret the registry refuses imagegate: nothing is pinned, and
+        # the tag-only image is then refused by the default digest-pinned policy. (A tag
+        # not looked up before: resolved digests are cached whatever the credentials,
+        # since a digest is public knowledge and pulling still needs the secret.)
+        other, _ = push_multi_platform_image(private, "2.1", authorization=basic)
+        without = DEPLOYMENT.format(name="api", namespace=ns, image=other)
+        refused = cluster.kubectl("apply", "-f", "-", input_text=without, check=False)
+        assert refused.returncode != 0
+        assert "the image is not pinned by digest" in refused.stderr
+    finally:
+        private.stop()

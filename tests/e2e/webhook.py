@@ -110,6 +110,7 @@ class WebhookProcess:
                 "--kubeconfig",
                 str(self.kubeconfig),
                 *(["--policies", str(self.policies)] if self.policies else []),
+                "--read-pull-secrets",
             ],
             log_path=self.work_dir / "imagegate.log",
         )

@@ -7,7 +7,7 @@ exception: the policy then says whether that denies or warns.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
 import structlog
@@ -27,8 +27,18 @@ class RegistryFacts(Protocol):
     """Registry metadata of an image (cached)."""
 
     async def facts(
-        self, reference: ImageReference, *, default_platform: Platform
+        self,
+        reference: ImageReference,
+        *,
+        default_platform: Platform,
+        credentials: Credentials | None = None,
     ) -> ImageFacts: ...
+
+
+class PullSecretCredentials(Protocol):
+    """Credentials from a pod's imagePullSecrets, by registry host."""
+
+    async def credentials(self, namespace: str, names: Iterable[str]) -> dict[str, Credentials]: ...
 
 
 @runtime_checkable
@@ -45,11 +55,18 @@ class CredentialedRegistry:
         self._cache = cache
         self._credentials = dict(credentials)
 
-    async def facts(self, reference: ImageReference, *, default_platform: Platform) -> ImageFacts:
+    async def facts(
+        self,
+        reference: ImageReference,
+        *,
+        default_platform: Platform,
+        credentials: Credentials | None = None,
+    ) -> ImageFacts:
+        """Facts with ``credentials`` (the pod's), else those configured for the host."""
         return await self._cache.facts(
             reference,
             default_platform=default_platform,
-            credentials=self._credentials.get(reference.registry),
+            credentials=credentials or self._credentials.get(reference.registry),
         )
 
 
@@ -64,7 +81,9 @@ class FactsGatherer:
         tracker: Tracker | None,
         default_platform: Platform,
         timeout_s: float,
+        pull_secrets: PullSecretCredentials | None = None,
     ) -> None:
+        self._pull_secrets = pull_secrets
         self._registry = registry
         self._evidence = evidence
         self._tracker = tracker
@@ -77,14 +96,20 @@ class FactsGatherer:
         needs: frozenset[Need],
         *,
         deployed_under: Mapping[str, Sequence[tuple[str, str, str]]] | None = None,
+        namespace: str = "",
+        pull_secrets: Sequence[str] = (),
     ) -> dict[str, ContainerFacts]:
         """Facts by container name. ``deployed_under`` maps a container to the
-        (environment, logical environment, deployment name) keys its records use."""
+        (environment, logical environment, deployment name) keys its records use;
+        ``pull_secrets`` are the pod's imagePullSecrets in ``namespace``."""
         if not needs:
             return {}
+        credentials = await self._pod_credentials(namespace, pull_secrets)
         gathered = await asyncio.gather(
             *(
-                self._one(container, needs, (deployed_under or {}).get(container.name, ()))
+                self._one(
+                    container, needs, (deployed_under or {}).get(container.name, ()), credentials
+                )
                 for container in containers
             )
         )
@@ -97,13 +122,14 @@ class FactsGatherer:
         container: ContainerImage,
         needs: frozenset[Need],
         keys: Sequence[tuple[str, str, str]],
+        credentials: Mapping[str, Credentials],
     ) -> ContainerFacts:
         reference = container.reference
         if reference is None:
             return ContainerFacts()
         registry: ImageFacts | Unavailable | None = None
         if Need.REGISTRY in needs or (Need.EVIDENCE in needs and reference.digest is None):
-            registry = await self._registry_facts(reference)
+            registry = await self._registry_facts(reference, credentials.get(reference.registry))
         evidence: Evidence | Unavailable | None = None
         deployed: Deployed | Unavailable | None = None
         if Need.EVIDENCE in needs:
@@ -116,11 +142,25 @@ class FactsGatherer:
             deployed = await self._deployed(keys)
         return ContainerFacts(registry=registry, evidence=evidence, deployed=deployed)
 
-    async def _registry_facts(self, reference: ImageReference) -> ImageFacts | Unavailable:
+    async def _pod_credentials(
+        self, namespace: str, names: Sequence[str]
+    ) -> Mapping[str, Credentials]:
+        if self._pull_secrets is None or not names or not namespace:
+            return {}
+        found = await self._bounded(
+            self._pull_secrets.credentials(namespace, names), "pull secrets"
+        )
+        return {} if isinstance(found, Unavailable) else found
+
+    async def _registry_facts(
+        self, reference: ImageReference, credentials: Credentials | None
+    ) -> ImageFacts | Unavailable:
         if self._registry is None:
             return Unavailable("no registry access is configured")
         return await self._bounded(
-            self._registry.facts(reference, default_platform=self._default_platform),
+            self._registry.facts(
+                reference, default_platform=self._default_platform, credentials=credentials
+            ),
             f"registry {reference.registry}",
         )
 

@@ -166,7 +166,11 @@ class AdmissionService:
         if not needs:
             return context
         facts = await self._facts.gather(
-            workload.containers, needs, deployed_under=deployment_keys(workload, context)
+            workload.containers,
+            needs,
+            deployed_under=deployment_keys(workload, context),
+            namespace=workload.identity.namespace,
+            pull_secrets=workload.pull_secrets,
         )
         return replace(context, facts=facts)
 

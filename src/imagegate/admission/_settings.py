@@ -35,6 +35,8 @@ class AdmissionSettings:
     """Longest an admission waits for one registry or evidence lookup."""
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     """How registries are reached (timeouts, plain-HTTP hosts) and facts cached."""
+    read_pull_secrets: bool = False
+    """Read the pod's imagePullSecrets for registry credentials (needs ``get`` on secrets)."""
     registry_config: Path | None = None
     """A docker config JSON (the ``.dockerconfigjson`` of a pull Secret) with credentials
     for private registries."""

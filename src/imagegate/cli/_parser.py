@@ -166,6 +166,11 @@ def _admission_options(serve: argparse.ArgumentParser) -> None:
         "(env IMAGEGATE_REGISTRY_CONFIG)",
     )
     admission.add_argument(
+        "--read-pull-secrets",
+        action="store_true",
+        help="read pods' imagePullSecrets for registry credentials (needs get on secrets)",
+    )
+    admission.add_argument(
         "--insecure-registry",
         action="append",
         default=[],

@@ -57,6 +57,7 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
                 insecure_registries=LOOPBACK_REGISTRIES | frozenset(arguments.insecure_registry)
             ),
             registry_config=Path(arguments.registry_config) if arguments.registry_config else None,
+            read_pull_secrets=arguments.read_pull_secrets,
             spool_path=Path(arguments.spool),
             namespace_labels=not arguments.no_namespace_labels,
             kubeconfig=arguments.kubeconfig,

@@ -7,6 +7,7 @@ that nothing blocks the event loop.
 from imagegate.kube._client import KubeApiError, KubeClient
 from imagegate.kube._connection import KubeConfigError, KubeConnection, load_connection
 from imagegate.kube._namespaces import NamespaceCache, NamespaceLookupError
+from imagegate.kube._pull_secrets import PullSecrets, credentials_of_secret
 
 __all__ = [
     "KubeApiError",
@@ -15,5 +16,7 @@ __all__ = [
     "KubeConnection",
     "NamespaceCache",
     "NamespaceLookupError",
+    "PullSecrets",
+    "credentials_of_secret",
     "load_connection",
 ]

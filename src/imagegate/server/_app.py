@@ -35,7 +35,13 @@ from imagegate.api import (
     json_errors,
 )
 from imagegate.facts import FactsCache, RegistryClient, credentials_from_docker_config
-from imagegate.kube import KubeClient, KubeConfigError, NamespaceCache, load_connection
+from imagegate.kube import (
+    KubeClient,
+    KubeConfigError,
+    NamespaceCache,
+    PullSecrets,
+    load_connection,
+)
 from imagegate.metrics import Metrics
 from imagegate.policy import PolicySource, baseline_policy
 from imagegate.recording import Recorder, Spool
@@ -53,6 +59,7 @@ RECORDER = web.AppKey("recorder", Recorder)
 SPOOL = web.AppKey("spool", Spool)
 NAMESPACES = web.AppKey("namespaces", NamespaceCache)
 POLICIES = web.AppKey("policies", PolicySource)
+PULL_SECRETS = web.AppKey("pull_secrets", PullSecrets)
 STORE = web.AppKey("store", SqliteStore)
 REGISTRY = web.AppKey("registry", RegistryFacts)
 
@@ -145,7 +152,7 @@ async def _recording_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _namespaces_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS].admission
-    if not settings.namespace_labels:
+    if not settings.namespace_labels and not settings.read_pull_secrets:
         yield
         return
     try:
@@ -155,18 +162,24 @@ async def _namespaces_context(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     client = KubeClient.open(connection)
-    cache = NamespaceCache(client, lookup_timeout_s=settings.namespace_lookup_timeout_s)
-    app[NAMESPACES] = cache
-    readiness = app[READINESS]
-    readiness.require("namespaces")
-    watch = asyncio.create_task(cache.run(), name="imagegate-namespace-watch")
-    synced = asyncio.create_task(_mark_when_synced(cache, readiness), name="imagegate-ns-synced")
+    if settings.read_pull_secrets:
+        app[PULL_SECRETS] = PullSecrets(client)
+    tasks: list[asyncio.Task[None]] = []
+    if settings.namespace_labels:
+        cache = NamespaceCache(client, lookup_timeout_s=settings.namespace_lookup_timeout_s)
+        app[NAMESPACES] = cache
+        readiness = app[READINESS]
+        readiness.require("namespaces")
+        tasks.append(asyncio.create_task(cache.run(), name="imagegate-namespace-watch"))
+        tasks.append(
+            asyncio.create_task(_mark_when_synced(cache, readiness), name="imagegate-ns-synced")
+        )
     try:
         yield
     finally:
-        for task in (watch, synced):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(watch, synced, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await client.close()
 
 
@@ -212,6 +225,7 @@ async def _admission_context(app: web.Application) -> AsyncIterator[None]:
         tracker=app[TRACKER],
         default_platform=settings.default_platform,
         timeout_s=settings.facts_timeout_s,
+        pull_secrets=app.get(PULL_SECRETS),
     )
     service = AdmissionService(
         settings=settings,
