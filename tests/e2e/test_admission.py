@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from e2e.controlplane import Cluster
+from e2e.manifests import deployment, pod
 from e2e.webhook import CLUSTER_NAME, ENVIRONMENT_LABEL, WebhookProcess, eventually
 
 D1 = "sha256:" + "a1" * 32
@@ -15,26 +16,6 @@ D2 = "sha256:" + "b2" * 32
 WEB_V1 = f"registry.example.com/shop/web:1.0@{D1}"
 WEB_V2 = f"registry.example.com/shop/web:2.0@{D2}"
 _numbers = itertools.count(1)
-
-DEPLOYMENT = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: {namespace}}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers: [{{name: app, image: "{image}"}}]
-"""
-POD = """
-apiVersion: v1
-kind: Pod
-metadata: {{name: {name}, namespace: {namespace}}}
-spec:
-  containers: [{{name: app, image: "{image}"}}]
-"""
 
 
 def namespace(plane: Cluster, environment: str | None = None) -> str:
@@ -64,7 +45,7 @@ def records_of(webhook: WebhookProcess, deployment_name: str, count: int) -> lis
 
 def test_a_permitted_deployment_is_recorded(cluster: Cluster, webhook: WebhookProcess) -> None:
     ns = namespace(cluster, "staging")
-    apply(cluster, DEPLOYMENT.format(name="web", namespace=ns, image=WEB_V1))
+    apply(cluster, deployment("web", ns, WEB_V1))
     (record,) = records_of(webhook, f"{ns}/web/app", 1)
     assert record["environment"] == CLUSTER_NAME
     assert record["logical_environment"] == "staging"
@@ -78,9 +59,7 @@ def test_a_policy_violation_is_refused_with_imagegate_reason(
     cluster: Cluster, webhook: WebhookProcess
 ) -> None:
     ns = namespace(cluster, "production")
-    result = apply(
-        cluster, DEPLOYMENT.format(name="bad", namespace=ns, image="nginx:1.27"), check=False
-    )
+    result = apply(cluster, deployment("bad", ns, "nginx:1.27"), check=False)
     assert result.returncode != 0
     assert 'admission webhook "validate.imagegate.dev" denied the request' in result.stderr
     assert f"imagegate denied Deployment {ns}/bad" in result.stderr
@@ -91,10 +70,10 @@ def test_a_policy_violation_is_refused_with_imagegate_reason(
 
 def test_a_server_side_dry_run_records_nothing(cluster: Cluster, webhook: WebhookProcess) -> None:
     ns = namespace(cluster, "staging")
-    apply(cluster, DEPLOYMENT.format(name="dry", namespace=ns, image=WEB_V1), "--dry-run=server")
+    apply(cluster, deployment("dry", ns, WEB_V1), "--dry-run=server")
     # Records are written in admission order: once a later admission is recorded,
     # the dry run would have been too.
-    apply(cluster, DEPLOYMENT.format(name="wet", namespace=ns, image=WEB_V1))
+    apply(cluster, deployment("wet", ns, WEB_V1))
     records_of(webhook, f"{ns}/wet/app", 1)
     assert webhook.records(deployment_name=f"{ns}/dry/app") == []
 
@@ -104,7 +83,7 @@ def test_an_update_supersedes_and_a_delete_decommissions(
 ) -> None:
     ns = namespace(cluster, "production")
     name = f"{ns}/web/app"
-    apply(cluster, DEPLOYMENT.format(name="web", namespace=ns, image=WEB_V1))
+    apply(cluster, deployment("web", ns, WEB_V1))
     records_of(webhook, name, 1)
     cluster.kubectl("set", "image", "deployment/web", f"app={WEB_V2}", "-n", ns)
     newest, oldest = records_of(webhook, name, 2)
@@ -127,7 +106,7 @@ def test_an_unlabelled_namespace_gets_the_default_environment(
     cluster: Cluster, webhook: WebhookProcess
 ) -> None:
     ns = namespace(cluster)
-    apply(cluster, POD.format(name="debug", namespace=ns, image=WEB_V1))
+    apply(cluster, pod("debug", ns, WEB_V1))
     (record,) = records_of(webhook, f"{ns}/debug/app", 1)
     assert record["logical_environment"] == "production"
 
@@ -136,7 +115,7 @@ def test_kube_system_is_never_sent_to_the_webhook(
     cluster: Cluster, webhook: WebhookProcess
 ) -> None:
     # Denied anywhere imagegate is asked; admitted here because it is not asked.
-    apply(cluster, POD.format(name="tagged", namespace="kube-system", image="nginx:1.27"))
+    apply(cluster, pod("tagged", "kube-system", "nginx:1.27"))
     cluster.kubectl("delete", "pod", "tagged", "-n", "kube-system", "--wait=false")
     assert webhook.records(deployment_name="kube-system/tagged/app") == []
 
@@ -155,6 +134,6 @@ def test_a_labelled_namespace_created_just_before_is_seen(
         input_text=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"
         f"  labels: {{{ENVIRONMENT_LABEL}: qa}}\n",
     )
-    apply(cluster, POD.format(name="first", namespace=name, image=image))
+    apply(cluster, pod("first", name, image))
     (record,) = records_of(webhook, f"{name}/first/app", 1)
     assert record["logical_environment"] == "qa"

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from e2e.controlplane import Cluster
+from e2e.manifests import deployment, stored_image
 from e2e.webhook import AUDIT_LABEL, PIN_LABEL, WebhookProcess, eventually
 from imagegate.tracking import Platform
 from support.registry import (
@@ -22,17 +23,6 @@ from support.registry import (
 )
 
 _numbers = itertools.count(1)
-DEPLOYMENT = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: {namespace}}}
-spec:
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers: [{{name: app, image: "{image}"}}]
-"""
 
 
 def labelled_namespace(cluster: Cluster, label: str) -> str:
@@ -62,9 +52,7 @@ def push_multi_platform_image(
 def test_an_audit_finding_is_printed_by_kubectl(cluster: Cluster, webhook: WebhookProcess) -> None:
     ns = labelled_namespace(cluster, AUDIT_LABEL)
     image = "registry.example.com/shop/web:latest@sha256:" + "d4" * 32
-    result = cluster.kubectl(
-        "apply", "-f", "-", input_text=DEPLOYMENT.format(name="web", namespace=ns, image=image)
-    )
+    result = cluster.kubectl("apply", "-f", "-", input_text=deployment("web", ns, image))
     assert "Warning: imagegate (audit): [latest-is-discouraged/no-latest] container 'app'" in (
         result.stderr
     )
@@ -76,18 +64,8 @@ def test_a_tag_is_pinned_to_its_digest_in_the_stored_object(
 ) -> None:
     ns = labelled_namespace(cluster, PIN_LABEL)
     image, digest = push_multi_platform_image(registry, "1.0")
-    cluster.kubectl(
-        "apply", "-f", "-", input_text=DEPLOYMENT.format(name="web", namespace=ns, image=image)
-    )
-    stored = cluster.kubectl(
-        "get",
-        "deployment",
-        "web",
-        "-n",
-        ns,
-        "-o",
-        "jsonpath={.spec.template.spec.containers[0].image}",
-    ).stdout
+    cluster.kubectl("apply", "-f", "-", input_text=deployment("web", ns, image))
+    stored = stored_image(cluster, "web", ns)
     assert stored == f"{image}@{digest}"
     # The pinned image passed the default digest-pinned policy and was recorded by digest.
     (record,) = eventually(
@@ -120,20 +98,9 @@ def test_a_private_registry_is_read_with_the_pods_pull_secret(
             f"--docker-username={user}",
             f"--docker-password={password}",
         )
-        with_secret = DEPLOYMENT.format(name="web", namespace=ns, image=image).replace(
-            "    spec:\n      containers:",
-            "    spec:\n      imagePullSecrets: [{name: regcred}]\n      containers:",
-        )
+        with_secret = deployment("web", ns, image, pull_secret="regcred")
         cluster.kubectl("apply", "-f", "-", input_text=with_secret)
-        stored = cluster.kubectl(
-            "get",
-            "deployment",
-            "web",
-            "-n",
-            ns,
-            "-o",
-            "jsonpath={.spec.template.spec.containers[0].image}",
-        ).stdout
+        stored = stored_image(cluster, "web", ns)
         assert stored == f"{image}@{digest}"
 
         # Without the pull secret the registry refuses imagegate: nothing is pinned, and
@@ -141,7 +108,7 @@ def test_a_private_registry_is_read_with_the_pods_pull_secret(
         # not looked up before: resolved digests are cached whatever the credentials,
         # since a digest is public knowledge and pulling still needs the secret.)
         other, _ = push_multi_platform_image(private, "2.1", authorization=basic)
-        without = DEPLOYMENT.format(name="api", namespace=ns, image=other)
+        without = deployment("api", ns, other)
         refused = cluster.kubectl("apply", "-f", "-", input_text=without, check=False)
         assert refused.returncode != 0
         assert "the image is not pinned by digest" in refused.stderr

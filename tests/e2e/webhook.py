@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from e2e.controlplane import Cluster, ManagedProcess, http_ok
+from e2e.manifests import deployment
 from imagegate.tls import generate_certificates, write_certificates
 from imagegate.tracking import utc_now
 from support.processes import free_port
@@ -23,6 +24,7 @@ CLUSTER_NAME = "e2e"
 WEBHOOK_NAME = "validate.imagegate.dev"
 ENVIRONMENT_LABEL = "imagegate.dev/environment"
 PROBE_NAMESPACE = "e2e-probe"
+TAG_ONLY_IMAGE = "nginx:1.27"
 TAG_ONLY_DEPLOYMENT = """
 apiVersion: apps/v1
 kind: Deployment
@@ -248,7 +250,7 @@ def register(plane: Cluster, webhook: WebhookProcess, *, failure_policy: str = "
 def dry_run_tag_only(plane: Cluster) -> tuple[int, str]:
     """(exit code, stderr) of a server-side dry run that imagegate, if asked, refuses."""
     plane.kubectl("create", "namespace", PROBE_NAMESPACE, check=False)
-    manifest = TAG_ONLY_DEPLOYMENT.format(name="probe", namespace=PROBE_NAMESPACE)
+    manifest = deployment("probe", PROBE_NAMESPACE, TAG_ONLY_IMAGE)
     result = plane.kubectl("apply", "--dry-run=server", "-f", "-", input_text=manifest, check=False)
     return result.returncode, result.stderr
 
