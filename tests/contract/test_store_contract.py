@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,6 +24,7 @@ from imagegate.tracking import (
     Kind,
     Outcome,
     Platform,
+    QueuedRequest,
     RecordRequest,
     Status,
     Store,
@@ -582,3 +583,22 @@ async def test_api_keys_are_stored_listed_and_revoked(store: ApiKeyStore) -> Non
     assert revoked_again.revoked_at == revoked_at
     assert await store.revoke_api_key("000000000000", now=revoked_at) is False
     assert [k.active for k in await store.list_api_keys()] == [False, True]
+
+
+async def test_coalesced_heartbeats_leave_the_same_record(tracker: Tracker) -> None:
+    start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    requests = [
+        QueuedRequest(
+            sequence=n,
+            request=dataclasses.replace(
+                deploy(key(), V1), observed_at=start + timedelta(minutes=n)
+            ),
+        )
+        for n in range(1, 8)
+    ]
+    results = await tracker.record_queued("spool-coalesce", requests)
+    assert [r.coalesced for r in results] == [False, True, True, True, True, True, False]
+    (record,) = await collect(tracker, DeploymentQuery(history=True))
+    assert record.created_at == start + timedelta(minutes=1)
+    assert record.last_seen_at == start + timedelta(minutes=7)
+    assert await tracker.queue_position("spool-coalesce") == 7

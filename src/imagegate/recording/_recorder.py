@@ -42,6 +42,8 @@ class Recorder:
         self._metrics = metrics
         self._settings = settings or RecorderSettings()
         self._progress = asyncio.Event()
+        self._idle = False
+        """The recorder found the spool empty last time it looked (metrics are current)."""
         self.store_unavailable = asyncio.Event()
         """Set while the last attempt to write to the store failed."""
 
@@ -61,10 +63,11 @@ class Recorder:
             await self._spool.appended.wait()
 
     async def drain(self) -> None:
-        """Return once every request spooled so far has been written (or parked)."""
+        """Return once every request spooled so far has been written (or parked), and the
+        recorder has seen the spool empty (so its metrics say so too)."""
         while True:
             self._progress.clear()
-            if await self._spool.depth() == 0:
+            if self._idle and await self._spool.depth() == 0:
                 return
             await self._progress.wait()
 
@@ -72,6 +75,7 @@ class Recorder:
         """Write the oldest batch; true if it made progress."""
         batch = await self._spool.peek(self._settings.batch_size)
         self._metrics.spool_depth.set(await self._spool.depth())
+        self._idle = not batch
         if not batch:
             self._progress.set()
             return False
@@ -103,6 +107,8 @@ class Recorder:
                 )
             elif result.result is not None:
                 self._metrics.records_written.labels(outcome=result.result.outcome.value).inc()
+            elif result.coalesced:
+                self._metrics.records_written.labels(outcome="coalesced").inc()
         await self._spool.ack(batch[-1].sequence)
         self._metrics.spool_depth.set(await self._spool.depth())
         self._progress.set()

@@ -42,7 +42,7 @@ from imagegate.tracking._names import (
     validate_description,
     validate_environment_name,
 )
-from imagegate.tracking._planning import Plan, plan_recording
+from imagegate.tracking._planning import Plan, coalesce, plan_recording
 from imagegate.tracking._reference import (
     DEFAULT_REGISTRY,
     ImageReference,
@@ -91,6 +91,7 @@ __all__ = [
     "TrackerSettings",
     "TrackingError",
     "UnknownEnvironmentError",
+    "coalesce",
     "parse_pinned_reference",
     "parse_reference",
     "parse_repository",

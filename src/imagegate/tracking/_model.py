@@ -184,6 +184,9 @@ class QueuedResult:
     """A permanent refusal (e.g. an unknown environment); retrying cannot help."""
     already_applied: bool = False
     """The store had applied this request before (a replay after a crash)."""
+    coalesced: bool = False
+    """A heartbeat between two identical requests of its batch: those two were applied,
+    which leaves the same records as applying all of them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,18 @@ and the write see the same state; the decision itself touches no IO.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from imagegate.tracking._errors import ArtifactMismatchError
-from imagegate.tracking._model import DeploymentRecord, Outcome, RecordRequest, Status
+from imagegate.tracking._model import (
+    DeploymentKey,
+    DeploymentRecord,
+    Outcome,
+    QueuedRequest,
+    RecordRequest,
+    Status,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,4 +68,41 @@ def _plan_decommission(*, active: DeploymentRecord | None, request: RecordReques
         insert=False,
         retire_id=active.id,
         retire_status=Status.DECOMMISSIONED,
+    )
+
+
+def coalesce(items: Sequence[QueuedRequest]) -> tuple[list[QueuedRequest], set[int]]:
+    """Shorten each run of identical requests for one key to its first and last.
+
+    A rollout's pods repeat one request many times; the first of a run creates (or
+    refreshes) the record with its own time, the last moves ``last_seen_at``, and
+    the ones between would only have moved it less far. Runs of different keys are
+    independent, so only the order within a key matters. Returns the requests to
+    apply, in order, and the sequences left out.
+    """
+    runs: dict[DeploymentKey, list[QueuedRequest]] = {}
+    dropped: set[int] = set()
+    for item in items:
+        key = item.request.key
+        run = runs.get(key)
+        if run and _same_request(run[-1].request, item.request):
+            run.append(item)
+            continue
+        if run:
+            dropped.update(middle.sequence for middle in run[1:-1])
+        runs[key] = [item]
+    for run in runs.values():
+        dropped.update(middle.sequence for middle in run[1:-1])
+    return [item for item in items if item.sequence not in dropped], dropped
+
+
+def _same_request(first: RecordRequest, second: RecordRequest) -> bool:
+    if first.status is not second.status or first.platform != second.platform:
+        return False
+    if first.artifact is None or second.artifact is None:
+        return first.artifact is second.artifact
+    # The digest names the artifact; a different tag for the same digest is a heartbeat.
+    return (first.artifact.repository, first.artifact.digest) == (
+        second.artifact.repository,
+        second.artifact.digest,
     )

@@ -29,6 +29,7 @@ from imagegate.tracking._names import (
     validate_description,
     validate_environment_name,
 )
+from imagegate.tracking._planning import coalesce
 from imagegate.tracking._store import Store
 
 MAX_PAGE_SIZE = 1000
@@ -92,14 +93,18 @@ class Tracker:
             else:
                 valid.append(item)
         applied: list[QueuedResult] = []
-        if valid:
+        kept, dropped = coalesce(valid)
+        if kept:
             applied = await self._store.record_queued(
                 source,
-                valid,
+                kept,
                 now=self._clock(),
                 create_environment=self._settings.auto_create_environments,
             )
-        by_sequence = {result.sequence: result for result in applied} | refused
+        coalesced = {
+            sequence: QueuedResult(sequence=sequence, coalesced=True) for sequence in dropped
+        }
+        by_sequence = {result.sequence: result for result in applied} | refused | coalesced
         return [by_sequence[item.sequence] for item in items]
 
     async def queue_position(self, source: str) -> int:
