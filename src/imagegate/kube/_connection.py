@@ -71,7 +71,9 @@ def _bearer_token(configuration: Any) -> str | None:
     refresh = getattr(configuration, "refresh_api_key_hook", None)
     if refresh is not None:
         refresh(configuration)
-    value = configuration.get_api_key_with_prefix("authorization")
+    # The official client keeps the token under "BearerToken" (older versions under
+    # "authorization"): ask for either.
+    value = configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
     if not value:
         return None
     return str(value).removeprefix("Bearer ").strip() or None
