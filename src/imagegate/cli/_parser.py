@@ -102,7 +102,71 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
     )
     _admission_options(serve)
+    _certificate_options(serve)
     return parser
+
+
+def _certificate_options(serve: argparse.ArgumentParser) -> None:
+    certs = serve.add_argument_group(
+        "self-managed certificates",
+        "imagegate keeps a CA and serving certificate in a TLS Secret, writes --tls-cert and "
+        "--tls-key from it and patches the webhooks' caBundle; it renews them before expiry",
+    )
+    env = os.environ.get
+    certs.add_argument(
+        "--self-managed-certs",
+        action="store_true",
+        help="manage the webhook certificate in the cluster (needs --cert-secret, --service-dns)",
+    )
+    certs.add_argument(
+        "--cert-secret",
+        default=env("IMAGEGATE_CERT_SECRET"),
+        metavar="NAME",
+        help="the kubernetes.io/tls Secret holding the CA and certificate (env "
+        "IMAGEGATE_CERT_SECRET)",
+    )
+    certs.add_argument(
+        "--cert-namespace",
+        default=env("IMAGEGATE_CERT_NAMESPACE"),
+        metavar="NAMESPACE",
+        help="namespace of the Secret (default: the pod's own namespace)",
+    )
+    certs.add_argument(
+        "--service-dns",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a DNS name the API server calls imagegate at, e.g. imagegate.imagegate.svc; "
+        "repeatable",
+    )
+    certs.add_argument(
+        "--service-ip",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="an IP address the API server calls imagegate at; repeatable",
+    )
+    certs.add_argument(
+        "--webhook-configurations",
+        default=env("IMAGEGATE_WEBHOOK_CONFIGURATIONS", ""),
+        metavar="VALIDATING,MUTATING",
+        help="names of the Validating- and MutatingWebhookConfiguration whose caBundle to set; "
+        "either may be empty",
+    )
+    certs.add_argument(
+        "--cert-check-interval",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how often the certificate and caBundles are checked again (3600)",
+    )
+    certs.add_argument(
+        "--cert-renew-before-days",
+        type=int,
+        default=30,
+        metavar="DAYS",
+        help="renew a certificate this long before it expires (30; certificates last 365)",
+    )
 
 
 def _admission_options(serve: argparse.ArgumentParser) -> None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
 from imagegate.admission import AdmissionSettings, DeploymentNameTemplate, EnvironmentMapping
 from imagegate.api import ApiSettings
 from imagegate.facts import LOOPBACK_REGISTRIES, RegistrySettings
+from imagegate.kube import (
+    CertificateRequirements,
+    CertificateSettings,
+    connect_for_certificates,
+    establish_certificates,
+)
 from imagegate.logs import configure_logging
 from imagegate.policy import Mode, load_policies
 from imagegate.server import ServerSettings, SettingsError, serve
@@ -15,12 +22,19 @@ from imagegate.tracking import Platform, TrackerSettings, validate_environment_n
 
 _DEFAULT_PLAIN_LISTEN = "127.0.0.1:8080"
 _DEFAULT_TLS_LISTEN = "0.0.0.0:8443"
+POD_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 def run_serve(arguments: argparse.Namespace) -> None:
     """Build ServerSettings from the command line and serve until stopped."""
     configure_logging(arguments.log_level)
-    serve(settings_from(arguments))
+    settings = settings_from(arguments)
+    if settings.certificates is not None:
+        # serve() builds its TLS context from the files, so they must exist first; the
+        # app then keeps them fresh in the same way (see _certificates_context).
+        connection = connect_for_certificates(settings.admission.kubeconfig)
+        asyncio.run(establish_certificates(settings.certificates, connection))
+    serve(settings)
 
 
 def settings_from(arguments: argparse.Namespace) -> ServerSettings:
@@ -62,7 +76,67 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
             namespace_labels=not arguments.no_namespace_labels,
             kubeconfig=arguments.kubeconfig,
         ),
+        certificates=certificate_settings_from(arguments),
     ).validate()
+
+
+def certificate_settings_from(
+    arguments: argparse.Namespace, *, namespace_file: Path = POD_NAMESPACE_FILE
+) -> CertificateSettings | None:
+    """Self-managed certificate settings, or None without ``--self-managed-certs``."""
+    if not arguments.self_managed_certs:
+        return None
+    if not arguments.cert_secret:
+        raise SettingsError("--self-managed-certs needs --cert-secret NAME")
+    if not arguments.tls_cert or not arguments.tls_key:
+        raise SettingsError(
+            "--self-managed-certs needs --tls-cert and --tls-key: where it writes the "
+            "certificate the server loads (e.g. in an emptyDir)"
+        )
+    if not arguments.service_dns and not arguments.service_ip:
+        raise SettingsError(
+            "--self-managed-certs needs --service-dns NAME (e.g. imagegate.imagegate.svc) "
+            "or --service-ip ADDR"
+        )
+    validating, mutating = parse_webhook_configurations(arguments.webhook_configurations)
+    return CertificateSettings(
+        secret_name=arguments.cert_secret,
+        namespace=arguments.cert_namespace or _pod_namespace(namespace_file),
+        tls_cert=Path(arguments.tls_cert),
+        tls_key=Path(arguments.tls_key),
+        requirements=CertificateRequirements(
+            dns_names=tuple(dict.fromkeys(arguments.service_dns)),
+            ip_addresses=tuple(dict.fromkeys(arguments.service_ip)),
+            renew_before_days=arguments.cert_renew_before_days,
+        ),
+        validating_webhook_configuration=validating,
+        mutating_webhook_configuration=mutating,
+        check_interval_s=arguments.cert_check_interval,
+    )
+
+
+def parse_webhook_configurations(text: str) -> tuple[str | None, str | None]:
+    """``VALIDATING,MUTATING`` names, either possibly empty, as a pair of optional names."""
+    names = [name.strip() for name in text.split(",")] if text.strip() else []
+    if len(names) > 2:
+        raise SettingsError(
+            f"--webhook-configurations {text!r} must be VALIDATING,MUTATING (two names at most)"
+        )
+    names += [""] * (2 - len(names))
+    return names[0] or None, names[1] or None
+
+
+def _pod_namespace(namespace_file: Path) -> str:
+    try:
+        namespace = namespace_file.read_text().strip()
+    except OSError:
+        namespace = ""
+    if not namespace:
+        raise SettingsError(
+            f"--self-managed-certs needs --cert-namespace outside a pod ({namespace_file} "
+            "is not readable)"
+        )
+    return namespace
 
 
 def parse_listen(text: str) -> tuple[str, int]:

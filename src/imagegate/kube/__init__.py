@@ -1,15 +1,37 @@
-"""Kubernetes API integration, optional at run time: namespace labels and more.
+"""Kubernetes API integration, optional at run time: namespace labels, self-managed certificates.
 
 The official client parses connection settings; requests go through aiohttp so
 that nothing blocks the event loop.
 """
 
+from imagegate.kube._certificates import (
+    CertificateAction,
+    CertificateManager,
+    CertificateOutcome,
+    CertificatePlan,
+    CertificateRequirements,
+    CertificateSettings,
+    CertificateSetupError,
+    ca_bundle_patch,
+    certificates_from_secret,
+    connect_for_certificates,
+    establish_certificates,
+    plan_certificates,
+    secret_data,
+)
 from imagegate.kube._client import KubeApiError, KubeClient
 from imagegate.kube._connection import KubeConfigError, KubeConnection, load_connection
 from imagegate.kube._namespaces import NamespaceCache, NamespaceLookupError
 from imagegate.kube._pull_secrets import PullSecrets, credentials_of_secret
 
 __all__ = [
+    "CertificateAction",
+    "CertificateManager",
+    "CertificateOutcome",
+    "CertificatePlan",
+    "CertificateRequirements",
+    "CertificateSettings",
+    "CertificateSetupError",
     "KubeApiError",
     "KubeClient",
     "KubeConfigError",
@@ -17,6 +39,12 @@ __all__ = [
     "NamespaceCache",
     "NamespaceLookupError",
     "PullSecrets",
+    "ca_bundle_patch",
+    "certificates_from_secret",
+    "connect_for_certificates",
     "credentials_of_secret",
+    "establish_certificates",
     "load_connection",
+    "plan_certificates",
+    "secret_data",
 ]

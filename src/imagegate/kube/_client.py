@@ -49,6 +49,25 @@ class KubeClient:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise KubeApiError(f"GET {path}: {error or type(error).__name__}") from error
 
+    async def post(self, path: str, body: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+        """POST ``body`` to the collection at ``path`` (create); the created object."""
+        return await self._send("POST", path, body, "application/json", timeout_s)
+
+    async def put(self, path: str, body: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+        """PUT ``body`` at ``path`` (replace; its ``resourceVersion`` is a precondition)."""
+        return await self._send("PUT", path, body, "application/json", timeout_s)
+
+    async def patch(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        content_type: str = "application/merge-patch+json",
+        timeout_s: float,
+    ) -> dict[str, Any]:
+        """PATCH ``path`` with ``body``; ``content_type`` names the kind of patch."""
+        return await self._send("PATCH", path, body, content_type, timeout_s)
+
     async def watch(
         self, path: str, *, resource_version: str, timeout_s: int
     ) -> AsyncIterator[dict[str, Any]]:
@@ -78,6 +97,24 @@ class KubeClient:
                         yield json.loads(line)
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             raise KubeApiError(f"watch {path}: {error or type(error).__name__}") from error
+
+    async def _send(
+        self, method: str, path: str, body: dict[str, Any], content_type: str, timeout_s: float
+    ) -> dict[str, Any]:
+        headers = {**self._headers(), "Content-Type": content_type}
+        try:
+            async with self._session.request(
+                method,
+                self._connection.server + path,
+                data=json.dumps(body),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+            ) as response:
+                await _raise_for_status(response, path)
+                document: dict[str, Any] = await response.json()
+                return document
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise KubeApiError(f"{method} {path}: {error or type(error).__name__}") from error
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}

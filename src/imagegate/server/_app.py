@@ -36,10 +36,12 @@ from imagegate.api import (
 )
 from imagegate.facts import FactsCache, RegistryClient, credentials_from_docker_config
 from imagegate.kube import (
+    CertificateManager,
     KubeClient,
     KubeConfigError,
     NamespaceCache,
     PullSecrets,
+    connect_for_certificates,
     load_connection,
 )
 from imagegate.metrics import Metrics
@@ -79,6 +81,7 @@ def build_app(settings: ServerSettings) -> web.Application:
     app[READINESS] = readiness
     app.cleanup_ctx.extend(
         [
+            _certificates_context,
             _store_context,
             _recording_context,
             _namespaces_context,
@@ -114,6 +117,32 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
     return response
+
+
+async def _certificates_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.certificates is None:
+        yield
+        return
+    readiness = app[READINESS]
+    readiness.require("certificates")
+    client = KubeClient.open(connect_for_certificates(settings.admission.kubeconfig))
+    try:
+        manager = CertificateManager(client, settings.certificates)
+        # ``imagegate serve`` did a pass before building its TLS context; this one is
+        # normally a no-op, and keeps an app that does not come from it from serving
+        # before its certificate is settled. A failure here fails the start, loudly.
+        await manager.ensure()
+        readiness.mark("certificates")
+        task = asyncio.create_task(manager.run(), name="imagegate-certificate-rotation")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        await client.close()
 
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from imagegate.admission import AdmissionSettings
 from imagegate.api import ApiSettings
+from imagegate.kube import CertificateSettings
 from imagegate.store import DEFAULT_STORE_URL
 from imagegate.tracking import TrackerSettings
 
@@ -43,6 +44,9 @@ class ServerSettings:
     what is left stays in the spool file and is written after the next start."""
     shutdown_timeout_s: float = 10.0
     """How long in-flight requests may finish after SIGTERM."""
+    certificates: CertificateSettings | None = None
+    """Self-managed certificates: imagegate keeps its TLS Secret, the ``tls_cert`` and
+    ``tls_key`` files and the webhooks' caBundle itself; None when they come from outside."""
 
     @property
     def tls(self) -> bool:
@@ -57,6 +61,13 @@ class ServerSettings:
             raise SettingsError(
                 f"refusing plain HTTP on {self.host}: API keys would cross the network in "
                 "clear text; give --tls-cert and --tls-key, or listen on 127.0.0.1"
+            )
+        if self.certificates is not None and (
+            self.certificates.tls_cert != self.tls_cert or self.certificates.tls_key != self.tls_key
+        ):
+            raise SettingsError(
+                "--self-managed-certs writes the files the server loads: give --tls-cert and "
+                "--tls-key (e.g. in an emptyDir)"
             )
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port {self.port} is not a TCP port")

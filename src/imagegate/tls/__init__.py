@@ -10,6 +10,7 @@ from imagegate.tls._certificates import (
     GeneratedCertificates,
     generate_certificates,
     write_certificates,
+    write_file_atomically,
 )
 from imagegate.tls._reloading import ReloadingTLSContext
 
@@ -24,4 +25,5 @@ __all__ = [
     "ReloadingTLSContext",
     "generate_certificates",
     "write_certificates",
+    "write_file_atomically",
 ]

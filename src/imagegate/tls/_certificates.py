@@ -139,11 +139,11 @@ def write_certificates(certs: GeneratedCertificates, directory: Path) -> Certifi
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CertificateError(f"cannot create {directory}: {error.strerror}") from error
-    _write_atomically(paths.ca_key, certs.ca_key, mode=0o600)
-    _write_atomically(paths.ca_cert, certs.ca_cert, mode=0o644)
+    write_file_atomically(paths.ca_key, certs.ca_key, mode=0o600)
+    write_file_atomically(paths.ca_cert, certs.ca_cert, mode=0o644)
     # Key before certificate: a reloading server then sees at most one mismatched moment.
-    _write_atomically(paths.tls_key, certs.tls_key, mode=0o600)
-    _write_atomically(paths.tls_cert, certs.tls_cert, mode=0o644)
+    write_file_atomically(paths.tls_key, certs.tls_key, mode=0o600)
+    write_file_atomically(paths.tls_cert, certs.tls_cert, mode=0o644)
     return paths
 
 
@@ -306,8 +306,13 @@ def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:
+def write_file_atomically(path: Path, data: bytes, *, mode: int) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never half.
+
+    The directory is created if needed; CertificateError says what failed.
+    """
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         # mkstemp creates the file 0600, so a key is never readable by others, even briefly.
         descriptor, temporary = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"

@@ -1,0 +1,585 @@
+"""Self-managed webhook certificates: a TLS Secret, the serving files, and the caBundles.
+
+The CA and serving certificate live in one ``kubernetes.io/tls`` Secret, shared by
+every replica. Deciding what to do with its content is pure
+(:func:`plan_certificates`); :class:`CertificateManager` does the IO around it:
+read the Secret, write it back if the plan changed it, write ``tls.crt`` and
+``tls.key`` where the server loads them, and patch the ``caBundle`` of the
+webhook configurations so that kube-apiserver trusts the certificate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import enum
+import ipaddress
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from imagegate.kube._client import KubeApiError, KubeClient
+from imagegate.kube._connection import KubeConfigError, KubeConnection, load_connection
+from imagegate.tls import (
+    CA_CERT_FILE,
+    CA_KEY_FILE,
+    TLS_CERT_FILE,
+    TLS_KEY_FILE,
+    CertificateError,
+    GeneratedCertificates,
+    generate_certificates,
+    write_file_atomically,
+)
+
+log = structlog.get_logger("imagegate.kube")
+
+_HTTP_NOT_FOUND = 404
+_HTTP_CONFLICT = 409
+_TIMEOUT_S = 10.0
+# Each lost race means another replica wrote a Secret we then adopt; a few are plenty.
+_MAX_WRITE_ATTEMPTS = 5
+_RETRY_AFTER_FAILURE_S = 60.0
+_ADMISSION_API = "/apis/admissionregistration.k8s.io/v1"
+_MANAGED_BY = {"app.kubernetes.io/managed-by": "imagegate"}
+
+
+class CertificateSetupError(CertificateError):
+    """The webhook certificate could not be read, stored or published; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateRequirements:
+    """What the serving certificate must cover, and how long certificates live."""
+
+    dns_names: tuple[str, ...]
+    """DNS names the webhook is called at, e.g. ``imagegate.imagegate.svc``."""
+    ip_addresses: tuple[str, ...] = ()
+    """IP addresses the webhook is called at (rare in a cluster; useful on loopback)."""
+    valid_days: int = 365
+    """Lifetime of a new serving certificate."""
+    ca_valid_days: int = 3650
+    """Lifetime of a new CA; long, because a new CA means a new caBundle everywhere."""
+    renew_before_days: int = 30
+    """A certificate (or CA) that expires within this many days is replaced."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.renew_before_days < self.valid_days:
+            # Otherwise every new certificate would already be due for renewal.
+            raise CertificateError(
+                f"renew_before_days ({self.renew_before_days}) must be at least 0 and less "
+                f"than valid_days ({self.valid_days})"
+            )
+
+    @property
+    def renew_before(self) -> timedelta:
+        """:attr:`renew_before_days` as a duration."""
+        return timedelta(days=self.renew_before_days)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateSettings:
+    """Where the self-managed certificate lives and whom it must satisfy."""
+
+    secret_name: str
+    """The ``kubernetes.io/tls`` Secret holding ``ca.crt``, ``ca.key``, ``tls.crt``, ``tls.key``."""
+    namespace: str
+    """Namespace of the Secret (the pod's own)."""
+    tls_cert: Path
+    """Where the server loads its certificate from; written here (e.g. an emptyDir)."""
+    tls_key: Path
+    """Where the server loads its private key from; written here, mode 0600."""
+    requirements: CertificateRequirements
+    """Names to cover and lifetimes."""
+    validating_webhook_configuration: str | None = None
+    """ValidatingWebhookConfiguration whose webhooks get the caBundle."""
+    mutating_webhook_configuration: str | None = None
+    """MutatingWebhookConfiguration whose webhooks get the caBundle."""
+    check_interval_s: float = 3600.0
+    """How often the Secret, the files and the caBundles are checked again."""
+
+    def __post_init__(self) -> None:
+        if self.check_interval_s <= 0:
+            raise CertificateError(
+                f"the certificate check interval must be positive, not {self.check_interval_s}"
+            )
+
+    @property
+    def secret_ref(self) -> str:
+        """``namespace/name`` of the Secret, as messages name it."""
+        return f"{self.namespace}/{self.secret_name}"
+
+
+class CertificateAction(enum.Enum):
+    """What :func:`plan_certificates` decided."""
+
+    KEEP = "keep"
+    """The Secret's certificates are fine as they are."""
+    ISSUE = "issue"
+    """A new serving certificate, signed by the Secret's CA (the caBundle stays)."""
+    NEW_CA = "new-ca"
+    """A new CA and serving certificate (the caBundle changes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CertificatePlan:
+    """The decision, why, and the certificates to hold afterwards."""
+
+    action: CertificateAction
+    reason: str
+    certificates: GeneratedCertificates
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateOutcome:
+    """What one :meth:`CertificateManager.ensure` pass did."""
+
+    action: CertificateAction
+    """What this replica decided; KEEP also when it adopted another replica's write."""
+    secret_written: bool
+    """Whether this replica created or updated the Secret."""
+    files_written: bool
+    """Whether ``tls.crt``/``tls.key`` changed on disk."""
+    patched_configurations: tuple[str, ...]
+    """Webhook configurations (``kind/name``) whose caBundle was patched."""
+    certificates: GeneratedCertificates = field(repr=False)
+    """What the Secret holds now."""
+
+
+# --- Pure: deciding -----------------------------------------------------------------------
+
+
+def plan_certificates(
+    current: GeneratedCertificates | None,
+    *,
+    requirements: CertificateRequirements,
+    now: datetime,
+) -> CertificatePlan:
+    """Keep ``current`` if it serves ``requirements`` beyond the renewal window, else replace.
+
+    The CA is kept whenever it outlives the window, so that a new serving
+    certificate does not change the caBundle. Missing or unreadable parts count
+    as absent. No IO; new keys come from the system's random source.
+    """
+    if current is None:
+        return _new_ca(requirements, now, "no certificate stored yet")
+    ca = _ca_of(current)
+    if isinstance(ca, str):
+        return _new_ca(requirements, now, ca)
+    ca_cert, ca_key = ca
+    if ca_cert.not_valid_after_utc - now <= requirements.renew_before:
+        expiry = ca_cert.not_valid_after_utc.isoformat()
+        return _new_ca(requirements, now, f"the CA expires at {expiry}")
+    problem = _serving_problem(current, ca_cert, requirements, now)
+    if problem is None:
+        return CertificatePlan(CertificateAction.KEEP, "valid", current)
+    return CertificatePlan(
+        CertificateAction.ISSUE,
+        problem,
+        _issue_under(current, ca_cert, ca_key, requirements, now),
+    )
+
+
+def certificates_from_secret(document: Mapping[str, Any]) -> GeneratedCertificates:
+    """The four PEM entries of a Secret; an absent or undecodable entry is empty."""
+    data = document.get("data") or {}
+
+    def entry(key: str) -> bytes:
+        try:
+            return base64.b64decode(data.get(key) or "", validate=True)
+        except (binascii.Error, ValueError):
+            return b""
+
+    return GeneratedCertificates(
+        ca_cert=entry(CA_CERT_FILE),
+        ca_key=entry(CA_KEY_FILE),
+        tls_cert=entry(TLS_CERT_FILE),
+        tls_key=entry(TLS_KEY_FILE),
+    )
+
+
+def secret_data(certificates: GeneratedCertificates) -> dict[str, str]:
+    """The ``data`` of a Secret holding ``certificates``."""
+    return {
+        CA_CERT_FILE: _b64(certificates.ca_cert),
+        CA_KEY_FILE: _b64(certificates.ca_key),
+        TLS_CERT_FILE: _b64(certificates.tls_cert),
+        TLS_KEY_FILE: _b64(certificates.tls_key),
+    }
+
+
+def ca_bundle_patch(configuration: Mapping[str, Any], ca_bundle: str) -> dict[str, Any] | None:
+    """A strategic merge patch setting ``ca_bundle`` on every webhook lacking it; None if none.
+
+    Webhooks merge by ``name``, so the patch touches only their caBundle, whatever
+    else changed in the configuration meanwhile.
+    """
+    stale = [
+        {"name": webhook["name"], "clientConfig": {"caBundle": ca_bundle}}
+        for webhook in configuration.get("webhooks") or []
+        if (webhook.get("clientConfig") or {}).get("caBundle") != ca_bundle
+    ]
+    return {"webhooks": stale} if stale else None
+
+
+def _new_ca(requirements: CertificateRequirements, now: datetime, reason: str) -> CertificatePlan:
+    return CertificatePlan(CertificateAction.NEW_CA, reason, _generate(requirements, now))
+
+
+def _generate(requirements: CertificateRequirements, now: datetime) -> GeneratedCertificates:
+    return generate_certificates(
+        dns_names=requirements.dns_names,
+        ip_addresses=requirements.ip_addresses,
+        valid_days=requirements.valid_days,
+        ca_valid_days=requirements.ca_valid_days,
+        now=now,
+    )
+
+
+def _ca_of(
+    current: GeneratedCertificates,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | str:
+    """The CA certificate and key, or why they cannot sign."""
+    try:
+        cert = x509.load_pem_x509_certificate(current.ca_cert)
+        key = serialization.load_pem_private_key(current.ca_key, password=None)
+    except (ValueError, TypeError):
+        return "the stored CA certificate or key is missing or unreadable"
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != cert.public_key():
+        return "the stored CA key is not the ECDSA key of the CA certificate"
+    return cert, key
+
+
+def _serving_problem(
+    current: GeneratedCertificates,
+    ca_cert: x509.Certificate,
+    requirements: CertificateRequirements,
+    now: datetime,
+) -> str | None:
+    """Why the stored serving certificate cannot stay, or None if it can."""
+    try:
+        leaf = x509.load_pem_x509_certificate(current.tls_cert)
+        key = serialization.load_pem_private_key(current.tls_key, password=None)
+    except (ValueError, TypeError):
+        return "the serving certificate or key is missing or unreadable"
+    if key.public_key() != leaf.public_key():
+        return "the serving key is not the key of the serving certificate"
+    try:
+        leaf.verify_directly_issued_by(ca_cert)
+    except (InvalidSignature, ValueError, TypeError):
+        return "the serving certificate is not signed by the stored CA"
+    return _lifetime_or_names_problem(leaf, requirements, now)
+
+
+def _lifetime_or_names_problem(
+    leaf: x509.Certificate, requirements: CertificateRequirements, now: datetime
+) -> str | None:
+    if leaf.not_valid_before_utc > now:
+        return f"the serving certificate is valid only from {leaf.not_valid_before_utc.isoformat()}"
+    if leaf.not_valid_after_utc - now <= requirements.renew_before:
+        return f"the serving certificate expires at {leaf.not_valid_after_utc.isoformat()}"
+    missing = _uncovered_names(leaf, requirements)
+    if missing:
+        return f"the serving certificate does not cover {', '.join(missing)}"
+    return None
+
+
+def _uncovered_names(leaf: x509.Certificate, requirements: CertificateRequirements) -> list[str]:
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return [*requirements.dns_names, *requirements.ip_addresses]
+    dns = {name.lower() for name in san.get_values_for_type(x509.DNSName)}
+    ips = set(san.get_values_for_type(x509.IPAddress))
+    missing = [name for name in requirements.dns_names if name.lower() not in dns]
+    missing += [ip for ip in requirements.ip_addresses if ipaddress.ip_address(ip) not in ips]
+    return missing
+
+
+def _issue_under(
+    current: GeneratedCertificates,
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    requirements: CertificateRequirements,
+    now: datetime,
+) -> GeneratedCertificates:
+    """A new serving certificate signed by the kept CA.
+
+    imagegate.tls makes a fresh pair (and so checks names and lifetimes in one
+    place); its leaf is then signed again by the kept CA, extensions unchanged but
+    the issuer's key identifier, and never outliving that CA.
+    """
+    fresh = _generate(requirements, now)
+    leaf = x509.load_pem_x509_certificate(fresh.tls_cert)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(leaf.subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(leaf.public_key())
+        .serial_number(leaf.serial_number)
+        .not_valid_before(leaf.not_valid_before_utc)
+        .not_valid_after(min(leaf.not_valid_after_utc, ca_cert.not_valid_after_utc))
+    )
+    for extension in leaf.extensions:
+        value: x509.ExtensionType = extension.value
+        if isinstance(value, x509.AuthorityKeyIdentifier):
+            value = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
+        builder = builder.add_extension(value, critical=extension.critical)
+    signed = builder.sign(ca_key, hashes.SHA256())
+    return GeneratedCertificates(
+        ca_cert=current.ca_cert,
+        ca_key=current.ca_key,
+        tls_cert=signed.public_bytes(serialization.Encoding.PEM),
+        tls_key=fresh.tls_key,
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+# --- IO: the Secret, the files, the webhook configurations -------------------------------
+
+
+class CertificateManager:
+    """Keeps the Secret, the serving files and the caBundles in agreement, replica-safe.
+
+    Replicas racing to create or update the Secret are settled by the API server
+    (create conflicts, ``resourceVersion`` preconditions): the losers adopt what
+    the winner wrote, so one CA is ever in flight.
+    """
+
+    def __init__(
+        self,
+        client: KubeClient,
+        settings: CertificateSettings,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._clock = clock
+
+    async def ensure(self) -> CertificateOutcome:
+        """One pass: settle the Secret, then the files, then the caBundles.
+
+        Raises :class:`CertificateSetupError` naming the object and the API's answer.
+        """
+        action, written, certificates = await self._settle_secret()
+        files_written = _write_serving_files(certificates, self._settings)
+        patched = await self._publish_ca_bundle(certificates.ca_bundle)
+        outcome = CertificateOutcome(
+            action=action,
+            secret_written=written,
+            files_written=files_written,
+            patched_configurations=tuple(patched),
+            certificates=certificates,
+        )
+        if written or files_written or patched:
+            log.info(
+                "webhook_certificate_updated",
+                secret=self._settings.secret_ref,
+                action=action.value,
+                secret_written=written,
+                files_written=files_written,
+                patched=list(patched),
+            )
+        return outcome
+
+    async def run(self) -> None:
+        """Check again every ``check_interval_s`` until cancelled; failures are retried sooner."""
+        interval = self._settings.check_interval_s
+        delay = interval
+        while True:
+            # Periodic by nature: certificates age with time, not with events.
+            await asyncio.sleep(delay)
+            try:
+                await self.ensure()
+            except CertificateSetupError as error:
+                delay = min(interval, _RETRY_AFTER_FAILURE_S)
+                log.warning("webhook_certificate_check_failed", error=str(error), retry_in_s=delay)
+            else:
+                delay = interval
+
+    async def _settle_secret(self) -> tuple[CertificateAction, bool, GeneratedCertificates]:
+        requirements = self._settings.requirements
+        for _attempt in range(_MAX_WRITE_ATTEMPTS):
+            document = await self._read_secret()
+            current = certificates_from_secret(document) if document is not None else None
+            try:
+                plan = plan_certificates(current, requirements=requirements, now=self._clock())
+            except CertificateError as error:
+                raise CertificateSetupError(
+                    f"cannot make a certificate for Secret {self._settings.secret_ref}: {error}"
+                ) from error
+            if plan.action is CertificateAction.KEEP:
+                return plan.action, False, plan.certificates
+            log.info(
+                "webhook_certificate_replacing",
+                secret=self._settings.secret_ref,
+                action=plan.action.value,
+                reason=plan.reason,
+            )
+            if await self._write_secret(document, plan.certificates):
+                return plan.action, True, plan.certificates
+            log.info("webhook_certificate_race_lost", secret=self._settings.secret_ref)
+        raise CertificateSetupError(
+            f"cannot write Secret {self._settings.secret_ref}: it kept changing under us "
+            f"({_MAX_WRITE_ATTEMPTS} conflicts)"
+        )
+
+    async def _read_secret(self) -> dict[str, Any] | None:
+        try:
+            return await self._client.get(self._secret_path(), timeout_s=_TIMEOUT_S)
+        except KubeApiError as error:
+            if error.status == _HTTP_NOT_FOUND:
+                return None
+            raise CertificateSetupError(
+                f"cannot read Secret {self._settings.secret_ref}: {error}"
+            ) from error
+
+    async def _write_secret(
+        self, existing: Mapping[str, Any] | None, certificates: GeneratedCertificates
+    ) -> bool:
+        """Create or update the Secret; False if another writer got there first."""
+        settings = self._settings
+        try:
+            if existing is None:
+                await self._client.post(
+                    f"/api/v1/namespaces/{_quoted(settings.namespace)}/secrets",
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Secret",
+                        "metadata": {
+                            "name": settings.secret_name,
+                            "namespace": settings.namespace,
+                            "labels": _MANAGED_BY,
+                        },
+                        "type": "kubernetes.io/tls",
+                        "data": secret_data(certificates),
+                    },
+                    timeout_s=_TIMEOUT_S,
+                )
+            else:
+                # The resourceVersion read is a precondition: a concurrent write makes this 409.
+                # Everything but data is kept, the type included (it is immutable).
+                updated = {**existing, "data": {**(existing.get("data") or {})}}
+                updated["data"].update(secret_data(certificates))
+                await self._client.put(self._secret_path(), updated, timeout_s=_TIMEOUT_S)
+        except KubeApiError as error:
+            if error.status == _HTTP_CONFLICT:
+                return False
+            verb = "create" if existing is None else "update"
+            raise CertificateSetupError(
+                f"cannot {verb} Secret {settings.secret_ref}: {error}"
+            ) from error
+        return True
+
+    async def _publish_ca_bundle(self, ca_bundle: str) -> list[str]:
+        settings = self._settings
+        patched: list[str] = []
+        for kind, name in (
+            ("ValidatingWebhookConfiguration", settings.validating_webhook_configuration),
+            ("MutatingWebhookConfiguration", settings.mutating_webhook_configuration),
+        ):
+            if name and await self._patch_ca_bundle(kind, name, ca_bundle):
+                patched.append(f"{kind}/{name}")
+        return patched
+
+    async def _patch_ca_bundle(self, kind: str, name: str, ca_bundle: str) -> bool:
+        """Set the caBundle where it differs; False if nothing needed it (or no such object)."""
+        path = f"{_ADMISSION_API}/{kind.lower()}s/{_quoted(name)}"
+        try:
+            document = await self._client.get(path, timeout_s=_TIMEOUT_S)
+        except KubeApiError as error:
+            if error.status == _HTTP_NOT_FOUND:
+                # Installed later (or by hand); the next check patches it.
+                log.warning("webhook_configuration_missing", kind=kind, name=name)
+                return False
+            raise CertificateSetupError(f"cannot read {kind} {name}: {error}") from error
+        patch = ca_bundle_patch(document, ca_bundle)
+        if patch is None:
+            return False
+        try:
+            await self._client.patch(
+                path,
+                patch,
+                content_type="application/strategic-merge-patch+json",
+                timeout_s=_TIMEOUT_S,
+            )
+        except KubeApiError as error:
+            raise CertificateSetupError(
+                f"cannot patch the caBundle of {kind} {name}: {error}"
+            ) from error
+        return True
+
+    def _secret_path(self) -> str:
+        settings = self._settings
+        return (
+            f"/api/v1/namespaces/{_quoted(settings.namespace)}"
+            f"/secrets/{_quoted(settings.secret_name)}"
+        )
+
+
+def connect_for_certificates(kubeconfig: str | None) -> KubeConnection:
+    """The API connection self-managed certificates need; without one they cannot work."""
+    try:
+        return load_connection(kubeconfig)
+    except KubeConfigError as error:
+        raise CertificateSetupError(
+            f"self-managed certificates need the Kubernetes API: {error}"
+        ) from error
+
+
+async def establish_certificates(
+    settings: CertificateSettings,
+    connection: KubeConnection,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> CertificateOutcome:
+    """One :meth:`CertificateManager.ensure` pass on a client of its own.
+
+    For callers that need the files before any event loop serves (the TLS context
+    of ``imagegate serve`` is built from them).
+    """
+    client = KubeClient.open(connection)
+    try:
+        return await CertificateManager(client, settings, clock=clock).ensure()
+    finally:
+        await client.close()
+
+
+def _quoted(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")
+
+
+def _write_serving_files(
+    certificates: GeneratedCertificates, settings: CertificateSettings
+) -> bool:
+    """Write ``tls.key`` then ``tls.crt`` where they differ from the Secret; whether any did."""
+    changed = False
+    # Key first: a reloading server then sees at most one mismatched moment, which it skips.
+    for path, data, mode in (
+        (settings.tls_key, certificates.tls_key, 0o600),
+        (settings.tls_cert, certificates.tls_cert, 0o644),
+    ):
+        if _read_or_none(path) != data:
+            write_file_atomically(path, data, mode=mode)
+            changed = True
+    return changed
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
