@@ -21,7 +21,8 @@ import yaml
 from cryptography import x509
 
 from e2e.controlplane import Cluster, ManagedProcess, http_ok
-from e2e.webhook import CLUSTER_NAME, TAG_ONLY_DEPLOYMENT, eventually
+from e2e.manifests import deployment
+from e2e.webhook import CLUSTER_NAME, TAG_ONLY_IMAGE, eventually
 from imagegate.kube import (
     CertificateAction,
     CertificateManager,
@@ -481,11 +482,11 @@ def test_the_api_server_trusts_the_certificate_imagegate_made(
             secret["data"]["ca.crt"]
         ]
 
-        deployment = TAG_ONLY_DEPLOYMENT.format(name="probe", namespace=namespace)
+        manifest = deployment("probe", namespace, TAG_ONLY_IMAGE)
 
         def refused_by_imagegate() -> bool:
             result = cluster.kubectl(
-                "apply", "--dry-run=server", "-f", "-", input_text=deployment, check=False
+                "apply", "--dry-run=server", "-f", "-", input_text=manifest, check=False
             )
             return result.returncode != 0 and "imagegate denied" in result.stderr
 

@@ -25,17 +25,6 @@ WEBHOOK_NAME = "validate.imagegate.dev"
 ENVIRONMENT_LABEL = "imagegate.dev/environment"
 PROBE_NAMESPACE = "e2e-probe"
 TAG_ONLY_IMAGE = "nginx:1.27"
-TAG_ONLY_DEPLOYMENT = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: {namespace}}}
-spec:
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers: [{{name: app, image: "nginx:1.27"}}]
-"""
 AUDIT_LABEL = "e2e.imagegate.dev/audit"
 PIN_LABEL = "e2e.imagegate.dev/pin"
 POLICIES = f"""
