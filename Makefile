@@ -64,3 +64,39 @@ kind-e2e: install kind-up ## (Docker + kind) the end-to-end scenarios on the kin
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# --- container image and Helm chart ------------------------------------------------
+
+.PHONY: docker-build helm-lint manifests kind-load kind-deploy
+
+IMAGE_REPOSITORY ?= imagegate
+IMAGE_TAG        ?= dev
+IMAGE            ?= $(IMAGE_REPOSITORY):$(IMAGE_TAG)
+IMAGE_SOURCE     ?= https://github.com/imagegate/imagegate
+PROJECT_VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+# helm on PATH, else the pinned one hack/e2e-tools.sh builds (expanded only when used).
+HELM             ?= $(shell command -v helm 2>/dev/null || echo "$$(hack/e2e-tools.sh | tail -1)/helm")
+
+docker-build: ## (Docker) build the image $(IMAGE) from the Dockerfile, with OCI labels
+	docker build -t '$(IMAGE)' \
+		--build-arg VERSION='$(PROJECT_VERSION)' \
+		--build-arg REVISION="$$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+		--build-arg SOURCE='$(IMAGE_SOURCE)' \
+		.
+
+helm-lint: ## lint the Helm chart charts/imagegate (values checked against its schema)
+	'$(HELM)' lint charts/imagegate --strict
+
+manifests: ## re-render manifests/ from the chart's defaults (pinned helm; commit the result)
+	hack/render-manifests.sh
+
+kind-load: ## (Docker + kind) load the locally built $(IMAGE) into the kind cluster's nodes
+	kind load docker-image '$(IMAGE)' --name '$(KIND_CLUSTER)'
+
+kind-deploy: kind-up docker-build kind-load ## (Docker + kind) install the chart with the local image into the kind cluster
+	'$(HELM)' upgrade --install imagegate charts/imagegate \
+		--kube-context 'kind-$(KIND_CLUSTER)' --namespace imagegate --create-namespace \
+		--set image.repository='$(IMAGE_REPOSITORY)' --set image.tag='$(IMAGE_TAG)' \
+		--set image.pullPolicy=Never --set clusterName='$(KIND_CLUSTER)' \
+		--wait --timeout 5m
+	'$(HELM)' test imagegate --kube-context 'kind-$(KIND_CLUSTER)' --namespace imagegate --logs
