@@ -270,10 +270,16 @@ async def test_the_periodic_check_renews_before_expiry(
 async def test_a_missing_webhook_configuration_is_skipped(
     client: KubeClient, namespace: str, tmp_path: Path
 ) -> None:
-    settings = settings_for(namespace, unique("absent"), tmp_path)
+    absent = unique("absent")
+    settings = settings_for(namespace, absent, tmp_path)
     outcome = await CertificateManager(client, settings).ensure()
     assert outcome.action is CertificateAction.NEW_CA
     assert outcome.patched_configurations == ()
+    # Reported, so that the periodic check comes back soon rather than in an hour.
+    assert outcome.missing_configurations == (
+        f"MutatingWebhookConfiguration/{absent}",
+        f"ValidatingWebhookConfiguration/{absent}",
+    )
 
 
 async def test_errors_name_the_secret_and_the_api_answer(

@@ -49,6 +49,8 @@ _TIMEOUT_S = 10.0
 # Each lost race means another replica wrote a Secret we then adopt; a few are plenty.
 _MAX_WRITE_ATTEMPTS = 5
 _RETRY_AFTER_FAILURE_S = 60.0
+_RETRY_MISSING_S = 15.0
+"""How soon a webhook configuration that does not exist yet is looked for again."""
 _ADMISSION_API = "/apis/admissionregistration.k8s.io/v1"
 _MANAGED_BY = {"app.kubernetes.io/managed-by": "imagegate"}
 
@@ -153,6 +155,8 @@ class CertificateOutcome:
     """Webhook configurations (``kind/name``) whose caBundle was patched."""
     certificates: GeneratedCertificates = field(repr=False)
     """What the Secret holds now."""
+    missing_configurations: tuple[str, ...] = ()
+    """Webhook configurations (``kind/name``) that do not exist (yet)."""
 
 
 # --- Pure: deciding -----------------------------------------------------------------------
@@ -368,6 +372,7 @@ class CertificateManager:
         self._client = client
         self._settings = settings
         self._clock = clock
+        self._missing: set[str] = set()
 
     async def ensure(self) -> CertificateOutcome:
         """One pass: settle the Secret, then the files, then the caBundles.
@@ -382,6 +387,7 @@ class CertificateManager:
             secret_written=written,
             files_written=files_written,
             patched_configurations=tuple(patched),
+            missing_configurations=tuple(sorted(self._missing)),
             certificates=certificates,
         )
         if written or files_written or patched:
@@ -403,12 +409,16 @@ class CertificateManager:
             # Periodic by nature: certificates age with time, not with events.
             await asyncio.sleep(delay)
             try:
-                await self.ensure()
+                outcome = await self.ensure()
             except CertificateSetupError as error:
                 delay = min(interval, _RETRY_AFTER_FAILURE_S)
                 log.warning("webhook_certificate_check_failed", error=str(error), retry_in_s=delay)
             else:
-                delay = interval
+                # A configuration installed after the pod started (or recreated) must not
+                # wait an hour for its caBundle: the API server cannot call us until then.
+                delay = (
+                    min(interval, _RETRY_MISSING_S) if outcome.missing_configurations else interval
+                )
 
     async def _settle_secret(self) -> tuple[CertificateAction, bool, GeneratedCertificates]:
         requirements = self._settings.requirements
@@ -502,10 +512,13 @@ class CertificateManager:
             document = await self._client.get(path, timeout_s=_TIMEOUT_S)
         except KubeApiError as error:
             if error.status == _HTTP_NOT_FOUND:
-                # Installed later (or by hand); the next check patches it.
-                log.warning("webhook_configuration_missing", kind=kind, name=name)
+                # Installed later (or by hand): checked again soon (see run).
+                if f"{kind}/{name}" not in self._missing:
+                    log.warning("webhook_configuration_missing", kind=kind, name=name)
+                self._missing.add(f"{kind}/{name}")
                 return False
             raise CertificateSetupError(f"cannot read {kind} {name}: {error}") from error
+        self._missing.discard(f"{kind}/{name}")
         patch = ca_bundle_patch(document, ca_bundle)
         if patch is None:
             return False
