@@ -14,10 +14,15 @@ from typing import Protocol
 import pytest
 
 from imagegate.auth import ApiKeyStore
-from imagegate.store import SqliteStore
+from imagegate.store import PostgresStore, SqliteStore
 from imagegate.tracking import Store, Tracker
+from support.postgres import fresh_store_url
 
-STORE_KINDS = [pytest.param("sqlite", id="sqlite")]
+STORE_KINDS = [
+    pytest.param("sqlite", id="sqlite"),
+    # A real server: started for the session, skipped (failed under CI) without one.
+    pytest.param("postgresql", id="postgresql"),
+]
 
 
 class ContractStore(Store, ApiKeyStore, Protocol):
@@ -39,6 +44,8 @@ class SteppingClock:
 async def open_store_of_kind(kind: str, tmp_path: Path) -> ContractStore:
     if kind == "sqlite":
         return await SqliteStore.open(tmp_path / "imagegate.db")
+    if kind == "postgresql":
+        return await PostgresStore.open(await fresh_store_url())
     raise AssertionError(f"no store implementation called {kind!r}")
 
 

@@ -49,7 +49,7 @@ from imagegate.policy import PolicySource, baseline_policy
 from imagegate.recording import Recorder, Spool
 from imagegate.server._readiness import Readiness
 from imagegate.server._settings import ServerSettings
-from imagegate.store import SqliteStore, open_store
+from imagegate.store import PostgresStore, SqliteStore, open_store
 from imagegate.tracking import EnvironmentExistsError, Tracker
 
 log = structlog.get_logger("imagegate.server")
@@ -62,7 +62,7 @@ SPOOL = web.AppKey("spool", Spool)
 NAMESPACES = web.AppKey("namespaces", NamespaceCache)
 POLICIES = web.AppKey("policies", PolicySource)
 PULL_SECRETS = web.AppKey("pull_secrets", PullSecrets)
-STORE = web.AppKey("store", SqliteStore)
+STORE = web.AppKey[SqliteStore | PostgresStore]("store")
 REGISTRY = web.AppKey("registry", RegistryFacts)
 
 

@@ -1,6 +1,7 @@
 """Record stores behind the ``tracking.Store`` protocol, chosen by URL."""
 
 from imagegate.store._open import DEFAULT_STORE_URL, StoreUrlError, open_store
+from imagegate.store.postgres import PostgresStore
 from imagegate.store.sqlite import SqliteStore
 
-__all__ = ["DEFAULT_STORE_URL", "SqliteStore", "StoreUrlError", "open_store"]
+__all__ = ["DEFAULT_STORE_URL", "PostgresStore", "SqliteStore", "StoreUrlError", "open_store"]

@@ -1,16 +1,25 @@
-"""Choosing and opening a store from a URL such as ``sqlite:///var/lib/imagegate/db``."""
+"""Choosing and opening a store from a URL such as ``sqlite:///var/lib/imagegate/db``
+or ``postgresql://imagegate@db.internal:5432/imagegate``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
+from imagegate.store.postgres import (
+    DEFAULT_MAX_SIZE,
+    DEFAULT_MIN_SIZE,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+    PostgresStore,
+)
 from imagegate.store.sqlite import DEFAULT_BUSY_TIMEOUT_S, SqliteStore
 
 DEFAULT_STORE_URL = "sqlite:///imagegate.db"
 """An ``imagegate.db`` file in the working directory: no other server needed."""
 
 _SQLITE_OPTIONS = frozenset({"busy_timeout_ms"})
+_POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
+_POSTGRES_OPTIONS = ("min_size", "max_size", "statement_timeout_ms")
 
 
 class StoreUrlError(ValueError):
@@ -53,10 +62,74 @@ def parse_sqlite_url(url: str) -> SqliteLocation:
     return SqliteLocation(path=path, busy_timeout_s=busy_timeout_s)
 
 
-async def open_store(url: str) -> SqliteStore:
+@dataclass(frozen=True, slots=True)
+class PostgresLocation:
+    """Which PostgreSQL database, and the pool imagegate keeps to it."""
+
+    dsn: str
+    """The URL without imagegate's own options: libpq's (``sslmode``, ...) stay."""
+    min_size: int = DEFAULT_MIN_SIZE
+    max_size: int = DEFAULT_MAX_SIZE
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+
+
+def parse_postgres_url(url: str) -> PostgresLocation:
+    """``postgresql://user:pass@host:port/db?min_size=1&max_size=10&statement_timeout_ms=5000``.
+
+    Other query parameters (``sslmode``, ``sslrootcert``, ``target_session_attrs``, ...)
+    are passed on to the driver as libpq would read them.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in _POSTGRES_SCHEMES:
+        raise StoreUrlError(f"not a postgresql URL: {_redacted(url)!r}")
+    if parts.fragment:
+        raise StoreUrlError(f"store URL {_redacted(url)!r}: a fragment means nothing here")
+    ours: dict[str, int] = {}
+    theirs: list[tuple[str, str]] = []
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in _POSTGRES_OPTIONS:
+            theirs.append((name, value))
+        elif not value.isdigit():
+            raise StoreUrlError(f"store URL {_redacted(url)!r}: {name} must be a whole number")
+        else:
+            ours[name] = int(value)
+    location = PostgresLocation(
+        dsn=urlunsplit(parts._replace(query=urlencode(theirs))),
+        min_size=ours.get("min_size", DEFAULT_MIN_SIZE),
+        max_size=ours.get("max_size", DEFAULT_MAX_SIZE),
+        statement_timeout_ms=ours.get("statement_timeout_ms", DEFAULT_STATEMENT_TIMEOUT_MS),
+    )
+    if not location.max_size >= 1 or location.min_size > location.max_size:
+        raise StoreUrlError(
+            f"store URL {_redacted(url)!r}: need 0 <= min_size <= max_size and max_size >= 1"
+        )
+    return location
+
+
+def _redacted(url: str) -> str:
+    """``url`` with its password, if any, replaced: URLs end up in logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def open_store(url: str) -> SqliteStore | PostgresStore:
     """Open the store named by ``url``."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         location = parse_sqlite_url(url)
         return await SqliteStore.open(location.path, busy_timeout_s=location.busy_timeout_s)
-    raise StoreUrlError(f"unsupported store URL {url!r}: use sqlite:///path/to/file.db")
+    if scheme in _POSTGRES_SCHEMES:
+        pg = parse_postgres_url(url)
+        return await PostgresStore.open(
+            pg.dsn,
+            min_size=pg.min_size,
+            max_size=pg.max_size,
+            statement_timeout_ms=pg.statement_timeout_ms,
+        )
+    raise StoreUrlError(
+        f"unsupported store URL {_redacted(url)!r}: use sqlite:///path/to/file.db "
+        "or postgresql://user@host:5432/database"
+    )

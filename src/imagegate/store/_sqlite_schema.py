@@ -138,4 +138,8 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at        TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 4: the history of one deployment name across environments, without a table scan.
+    """
+    CREATE INDEX deployments_by_name ON deployments (deployment_name, id);
+    """,
 )

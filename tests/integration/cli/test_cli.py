@@ -227,7 +227,7 @@ def test_environment_describe_and_list(tmp_path: Path) -> None:
         (["environment", "describe", "k8s-nowhere"], 1, "does not exist"),
         (["environment", "create", "--name", "Bad Name"], 1, "lower-case letters"),
         (["deployment", "list", "--limit", "0"], 1, "--limit must be at least 1"),
-        (["--store", "postgres://x", "deployment", "list"], 1, "unsupported store URL"),
+        (["--store", "mysql://x", "deployment", "list"], 1, "unsupported store URL"),
         (["apikey", "revoke", "000000000000"], 1, "no active API key"),
         (["deployment", "list", "--server", "http://127.0.0.1:9"], 1, "IMAGEGATE_TOKEN"),
     ],

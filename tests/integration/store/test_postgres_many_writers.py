@@ -1,0 +1,297 @@
+"""Several replicas on one PostgreSQL database: separate processes, each with its own pool.
+
+Every process records conflicting requests for the same keys at once; afterwards each
+key must hold exactly one deployed record at the end of one complete superseded chain,
+and every row must have been inserted by exactly one recording that said so. Replicas
+that start at the same moment on an empty database must migrate it exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import multiprocessing
+import random
+import traceback
+from collections import Counter
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+from typing import NamedTuple
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+
+from imagegate.store import PostgresStore
+from imagegate.store._postgres_schema import MIGRATIONS
+from imagegate.tracking import (
+    Artifact,
+    DeploymentKey,
+    DeploymentQuery,
+    DeploymentRecord,
+    Kind,
+    Outcome,
+    Platform,
+    QueuedRequest,
+    RecordRequest,
+    Status,
+    Tracker,
+)
+from support.postgres import fresh_database_url, fresh_store_url
+
+PROCESSES = 4
+TASKS_PER_PROCESS = 8
+OPERATIONS_PER_TASK = 40
+NAMES = ("api", "worker", "web")
+DIGESTS = 4
+REPOSITORY = "docker.io/acme/api"
+
+
+class Observation(NamedTuple):
+    """What one recording reported: under which name, which digest, what it did to which row."""
+
+    name: str
+    digest: str
+    outcome: Outcome
+    record_id: int
+
+
+class WorkerReport(NamedTuple):
+    seed: int
+    observed: list[Observation]
+    error: str | None
+
+
+def digest_of(number: int) -> str:
+    return f"sha256:{number:064x}"
+
+
+def key_of(name: str) -> DeploymentKey:
+    return DeploymentKey(
+        environment="deployed",
+        logical_environment="production",
+        deployment_name=name,
+        kind=Kind.CONTAINER_IMAGE,
+    )
+
+
+def request_of(name: str, digest: str) -> RecordRequest:
+    artifact = Artifact(repository=REPOSITORY, digest=digest)
+    return RecordRequest(key=key_of(name), artifact=artifact, platform=Platform())
+
+
+# --- process entry points (spawned: importable, picklable arguments only) ----------------
+
+
+def record_in_process(url: str, seed: int, start: Barrier, reports: Queue[WorkerReport]) -> None:
+    """Record from several tasks at once through this process's own pool; report each call."""
+    try:
+        observed = asyncio.run(_record_concurrently(url, seed, start))
+    except BaseException:
+        reports.put(WorkerReport(seed, [], traceback.format_exc()))
+        raise
+    reports.put(WorkerReport(seed, observed, None))
+
+
+async def _record_concurrently(url: str, seed: int, start: Barrier) -> list[Observation]:
+    store = await PostgresStore.open(url, min_size=TASKS_PER_PROCESS, max_size=TASKS_PER_PROCESS)
+    try:
+        tracker = Tracker(store)
+        start.wait(timeout=60)
+        runs = await asyncio.gather(
+            *(_record_randomly(tracker, seed * 100 + task) for task in range(TASKS_PER_PROCESS))
+        )
+        return [observation for run in runs for observation in run]
+    finally:
+        await store.close()
+
+
+async def _record_randomly(tracker: Tracker, seed: int) -> list[Observation]:
+    rng = random.Random(seed)
+    last: dict[str, str] = {}
+    observed: list[Observation] = []
+    for _ in range(OPERATIONS_PER_TASK):
+        name = rng.choice(NAMES)
+        if name in last and rng.random() < 0.3:
+            digest = last[name]  # a heartbeat of what this task saw deployed
+        else:
+            digest = digest_of(rng.randrange(DIGESTS))
+        result = await tracker.record(request_of(name, digest))
+        assert result.record is not None
+        observed.append(Observation(name, digest, result.outcome, result.record.id))
+        last[name] = digest
+    return observed
+
+
+def open_in_process(url: str, start: Barrier, reports: Queue[str | None]) -> None:
+    """Open (and so migrate) the store the moment every process is ready."""
+
+    async def open_and_close() -> None:
+        start.wait(timeout=60)
+        store = await PostgresStore.open(url, min_size=1, max_size=2)
+        await store.close()
+
+    try:
+        asyncio.run(open_and_close())
+    except BaseException:
+        reports.put(traceback.format_exc())
+        raise
+    reports.put(None)
+
+
+# --- checks ------------------------------------------------------------------------------
+
+
+async def history_of(store: PostgresStore, name: str) -> list[DeploymentRecord]:
+    records: list[DeploymentRecord] = []
+    after_id: int | None = None
+    while True:
+        page = await store.list_deployments(
+            DeploymentQuery(deployment_name=name, history=True, limit=1000, after_id=after_id)
+        )
+        records.extend(page.records)
+        if page.next_after_id is None:
+            return records
+        after_id = page.next_after_id
+
+
+def check_one_chain(records: list[DeploymentRecord], observed: list[Observation]) -> None:
+    """The history of one key is one complete chain, each row inserted by one recording."""
+    by_id = {r.id: r for r in records}
+    assert len(by_id) == len(records), "duplicate record ids"
+    deployed = [r for r in records if r.status is Status.DEPLOYED]
+    assert len(deployed) == 1, f"{len(deployed)} deployed records under one key"
+    assert {r.status for r in records} <= {Status.DEPLOYED, Status.SUPERSEDED}
+    successors = [r.superseded_by for r in records if r.superseded_by is not None]
+    assert len(set(successors)) == len(successors), "a record replaces two others"
+    [first] = [r for r in records if r.id not in successors]
+    chain = [first]
+    while chain[-1].superseded_by is not None:
+        chain.append(by_id[chain[-1].superseded_by])
+    assert len(chain) == len(records), "records outside the chain"
+    assert chain[-1] == deployed[0]
+    for older, newer in itertools.pairwise(chain):
+        assert older.id < newer.id
+        assert older.artifact.digest != newer.artifact.digest, "same artifact inserted twice"
+    inserting = {Outcome.CREATED, Outcome.SUPERSEDED}
+    inserted = sorted(o.record_id for o in observed if o.outcome in inserting)
+    assert inserted == sorted(by_id), "rows and the recordings that inserted them differ"
+    assert [o.outcome for o in observed].count(Outcome.CREATED) == 1
+    for o in observed:
+        assert by_id[o.record_id].artifact.digest == o.digest
+
+
+# --- tests -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_processes_with_own_pools_leave_one_chain_per_key() -> None:
+    url = await fresh_store_url()
+    await (await PostgresStore.open(url)).close()  # migrated before the race on records
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(PROCESSES)
+    reports: Queue[WorkerReport] = context.Queue()
+    workers = [
+        context.Process(target=record_in_process, args=(url, seed, start, reports))
+        for seed in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        collected = [reports.get(timeout=240) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+    assert [r.error for r in collected] == [None] * PROCESSES
+    assert [w.exitcode for w in workers] == [0] * PROCESSES
+    observed = [o for report in collected for o in report.observed]
+    assert len(observed) == PROCESSES * TASKS_PER_PROCESS * OPERATIONS_PER_TASK
+
+    store = await PostgresStore.open(url)
+    try:
+        total = 0
+        for name in NAMES:
+            history = await history_of(store, name)
+            check_one_chain(history, [o for o in observed if o.name == name])
+            total += len(history)
+        everything = await store.list_deployments(DeploymentQuery(history=True, limit=1000))
+        assert len(everything.records) == total
+        active = await store.list_deployments(DeploymentQuery())
+        assert sorted(r.key.deployment_name for r in active.records) == sorted(NAMES)
+    finally:
+        await store.close()
+    outcomes = Counter(o.outcome for o in observed)
+    assert outcomes[Outcome.SUPERSEDED] > 0
+    assert outcomes[Outcome.REFRESHED] > 0
+
+
+@pytest.mark.slow
+async def test_replicas_starting_at_once_migrate_exactly_once() -> None:
+    url = await fresh_database_url()
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(PROCESSES)
+    reports: Queue[str | None] = context.Queue()
+    workers = [
+        context.Process(target=open_in_process, args=(url, start, reports))
+        for _ in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        errors = [reports.get(timeout=120) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+    assert errors == [None] * PROCESSES
+    assert [w.exitcode for w in workers] == [0] * PROCESSES
+
+    connection = await asyncpg.connect(url)
+    try:
+        versions = [
+            row[0] for row in await connection.fetch("SELECT version FROM schema_migrations")
+        ]
+        environments = await connection.fetchval("SELECT count(*) FROM environments")
+        logical = await connection.fetchval("SELECT count(*) FROM logical_environments")
+    finally:
+        await connection.close()
+    assert sorted(versions) == list(range(1, len(MIGRATIONS) + 1))
+    assert (environments, logical) == (1, 3)
+    store = await PostgresStore.open(url)
+    try:
+        assert await store.schema_version() == len(MIGRATIONS)
+    finally:
+        await store.close()
+
+
+async def test_one_batch_delivered_twice_at_once_is_applied_once() -> None:
+    """Two replicas replaying the same queue batch concurrently: one applies, one skips."""
+    url = await fresh_store_url()
+    stores = [await PostgresStore.open(url) for _ in range(2)]
+    try:
+        batch = [
+            QueuedRequest(sequence=n, request=request_of(name, digest_of(n)))
+            for n, name in enumerate(("api", "web", "api", "worker"), start=1)
+        ]
+        first, second = await asyncio.gather(
+            *(Tracker(store).record_queued("replica-a", batch) for store in stores)
+        )
+        applied = [r for r in [*first, *second] if not r.already_applied]
+        assert sorted(r.sequence for r in applied) == [1, 2, 3, 4]
+        assert all(r.result is not None for r in applied)
+        assert {len([r for r in results if r.already_applied]) for results in (first, second)} == {
+            0,
+            4,
+        }
+        assert await stores[0].queue_position("replica-a") == 4
+        history = await stores[0].list_deployments(DeploymentQuery(history=True))
+        assert len(history.records) == 4
+    finally:
+        for store in stores:
+            await store.close()
