@@ -7,7 +7,7 @@ records this returns are written after, by the caller.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
@@ -211,7 +211,12 @@ def pin_patch(*, workload: ExtractedWorkload | None, context: AdmissionContext) 
     """
     if workload is None:
         return []
-    pin = evaluation_of(workload, context).pin
+    # Only pin-tags rules matter here; judging the others is /validate's work.
+    mutating = tuple(
+        replace(policy, rules=tuple(rule for rule in policy.rules if rule.mutates))
+        for policy in context.policies
+    )
+    pin = evaluation_of(workload, replace(context, policies=mutating)).pin
     patch: list[JsonPatch] = []
     for container in workload.containers:
         reference = container.reference
