@@ -101,17 +101,7 @@ class LocalCluster:
         last_error = ""
         for _ in range(3):  # a free port may be taken by the time the server binds it
             self.port = free_port()
-            options = " ".join(
-                [
-                    "-c listen_addresses=127.0.0.1",
-                    f"-c port={self.port}",
-                    f"-c unix_socket_directories={self.work_dir}",
-                    "-c fsync=off",
-                    "-c synchronous_commit=off",
-                    "-c full_page_writes=off",
-                    "-c max_connections=300",
-                ]
-            )
+            options = self._options()
             completed = self._run(
                 "pg_ctl",
                 "start",
@@ -130,6 +120,39 @@ class LocalCluster:
                 return
             last_error = completed.stdout + completed.stderr + self.log_tail()
         raise RuntimeError(f"PostgreSQL did not start:\n{last_error}")
+
+    def stop_server(self) -> None:
+        """Stop the server (``pg_ctl stop -m fast``), keeping its data for ``start_server``."""
+        self._run("pg_ctl", "stop", "--pgdata", str(self.data_dir), "--mode", "fast", "--wait")
+
+    def start_server(self) -> None:
+        """Start a server stopped by ``stop_server`` again, on the same port."""
+        self._run(
+            "pg_ctl",
+            "start",
+            "--pgdata",
+            str(self.data_dir),
+            "--log",
+            str(self.log_path),
+            "--options",
+            self._options(),
+            "--wait",
+            "--timeout",
+            str(_START_TIMEOUT_S),
+        )
+
+    def _options(self) -> str:
+        return " ".join(
+            [
+                "-c listen_addresses=127.0.0.1",
+                f"-c port={self.port}",
+                f"-c unix_socket_directories={self.work_dir}",
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=300",
+            ]
+        )
 
     def stop(self) -> None:
         if self.data_dir.exists():

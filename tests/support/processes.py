@@ -62,10 +62,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(store: Path, *extra: str) -> Iterator[str]:
-    """Run ``imagegate serve`` on a free loopback port; yields its base URL."""
+def server_process(
+    store: Path, *extra: str, store_url: str | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """Run ``imagegate serve`` on a free loopback port; yields its base URL.
+
+    ``store_url`` replaces the SQLite file ``store`` (whose name still names the spool);
+    ``log`` takes the server's stderr instead of a pipe nobody reads while it runs.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    log_file = None if log is None else log.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -75,7 +82,7 @@ def server_process(store: Path, *extra: str) -> Iterator[str]:
             "--listen",
             f"127.0.0.1:{port}",
             "--store",
-            f"sqlite:///{store}",
+            store_url or f"sqlite:///{store}",
             "--log-level",
             "warning",
             "--spool",
@@ -84,9 +91,11 @@ def server_process(store: Path, *extra: str) -> Iterator[str]:
             *extra,
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE if log_file is None else log_file,
         text=True,
     )
+    if log_file is not None:
+        log_file.close()  # the server has its own copy
     try:
         _wait_until_healthy(url, process)
         yield url
@@ -106,7 +115,7 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:
     delay = 0.02
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            stderr = process.stderr.read() if process.stderr else ""
+            stderr = process.stderr.read() if process.stderr else "(see the log file)"
             raise RuntimeError(f"imagegate serve exited with {process.returncode}: {stderr}")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
