@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check clean bench e2e-tools e2e kind-up kind-e2e
+.PHONY: install run test lint format check clean bench bench-stores e2e-tools e2e kind-up kind-e2e
 
 install: $(STAMP) ## create .venv and install imagegate with its development tools
 
@@ -40,6 +40,12 @@ BENCH_ARGS ?=
 
 bench: install ## /validate of imagegate vs a bare aiohttp TLS floor; writes benchmarks/results/latest.json
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# Extra flags for benchmarks/stores.py, e.g. STORES_ARGS="--records 200000 --writes 500".
+STORES_ARGS ?=
+
+bench-stores: install ## SQLite vs PostgreSQL store over 1M records (needs Debian's postgresql); writes benchmarks/results/stores.json
+	$(BIN)/python benchmarks/stores.py $(STORES_ARGS)
 
 # --- end-to-end tests against a real kube-apiserver ---------------------------------
 

@@ -132,8 +132,11 @@ class SqliteStore:
     async def active_deployment_names(
         self, *, environment: str, logical_environment: str, kind: Kind, repository: str
     ) -> list[str]:
+        # INDEXED BY: without planner statistics SQLite prefers deployments_by_key, which
+        # reads a whole environment's history (350 ms at 1M records instead of 0.1 ms).
         sql = (
-            "SELECT deployment_name FROM deployments WHERE environment = ? "
+            "SELECT deployment_name FROM deployments "
+            "INDEXED BY deployments_deployed_by_repository WHERE environment = ? "
             "AND logical_environment = ? AND kind = ? AND repository = ? "
             "AND status = 'deployed' ORDER BY deployment_name"
         )
