@@ -9,7 +9,6 @@ that start at the same moment on an empty database must migrate it exactly once.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import multiprocessing
 import random
 import traceback
@@ -24,17 +23,17 @@ import pytest
 from imagegate.store import PostgresStore
 from imagegate.store._postgres_schema import MIGRATIONS
 from imagegate.tracking import (
-    Artifact,
-    DeploymentKey,
     DeploymentQuery,
-    DeploymentRecord,
-    Kind,
     Outcome,
-    Platform,
     QueuedRequest,
-    RecordRequest,
-    Status,
     Tracker,
+)
+from support.chains import (
+    Observation,
+    check_one_chain,
+    digest_of,
+    history_of,
+    request_of,
 )
 from support.postgres import fresh_database_url, fresh_store_url
 
@@ -43,40 +42,12 @@ TASKS_PER_PROCESS = 8
 OPERATIONS_PER_TASK = 40
 NAMES = ("api", "worker", "web")
 DIGESTS = 4
-REPOSITORY = "docker.io/acme/api"
-
-
-class Observation(NamedTuple):
-    """What one recording reported: under which name, which digest, what it did to which row."""
-
-    name: str
-    digest: str
-    outcome: Outcome
-    record_id: int
 
 
 class WorkerReport(NamedTuple):
     seed: int
     observed: list[Observation]
     error: str | None
-
-
-def digest_of(number: int) -> str:
-    return f"sha256:{number:064x}"
-
-
-def key_of(name: str) -> DeploymentKey:
-    return DeploymentKey(
-        environment="deployed",
-        logical_environment="production",
-        deployment_name=name,
-        kind=Kind.CONTAINER_IMAGE,
-    )
-
-
-def request_of(name: str, digest: str) -> RecordRequest:
-    artifact = Artifact(repository=REPOSITORY, digest=digest)
-    return RecordRequest(key=key_of(name), artifact=artifact, platform=Platform())
 
 
 # --- process entry points (spawned: importable, picklable arguments only) ----------------
@@ -139,45 +110,6 @@ def open_in_process(url: str, start: Barrier, reports: Queue[str | None]) -> Non
 
 
 # --- checks ------------------------------------------------------------------------------
-
-
-async def history_of(store: PostgresStore, name: str) -> list[DeploymentRecord]:
-    records: list[DeploymentRecord] = []
-    after_id: int | None = None
-    while True:
-        page = await store.list_deployments(
-            DeploymentQuery(deployment_name=name, history=True, limit=1000, after_id=after_id)
-        )
-        records.extend(page.records)
-        if page.next_after_id is None:
-            return records
-        after_id = page.next_after_id
-
-
-def check_one_chain(records: list[DeploymentRecord], observed: list[Observation]) -> None:
-    """The history of one key is one complete chain, each row inserted by one recording."""
-    by_id = {r.id: r for r in records}
-    assert len(by_id) == len(records), "duplicate record ids"
-    deployed = [r for r in records if r.status is Status.DEPLOYED]
-    assert len(deployed) == 1, f"{len(deployed)} deployed records under one key"
-    assert {r.status for r in records} <= {Status.DEPLOYED, Status.SUPERSEDED}
-    successors = [r.superseded_by for r in records if r.superseded_by is not None]
-    assert len(set(successors)) == len(successors), "a record replaces two others"
-    [first] = [r for r in records if r.id not in successors]
-    chain = [first]
-    while chain[-1].superseded_by is not None:
-        chain.append(by_id[chain[-1].superseded_by])
-    assert len(chain) == len(records), "records outside the chain"
-    assert chain[-1] == deployed[0]
-    for older, newer in itertools.pairwise(chain):
-        assert older.id < newer.id
-        assert older.artifact.digest != newer.artifact.digest, "same artifact inserted twice"
-    inserting = {Outcome.CREATED, Outcome.SUPERSEDED}
-    inserted = sorted(o.record_id for o in observed if o.outcome in inserting)
-    assert inserted == sorted(by_id), "rows and the recordings that inserted them differ"
-    assert [o.outcome for o in observed].count(Outcome.CREATED) == 1
-    for o in observed:
-        assert by_id[o.record_id].artifact.digest == o.digest
 
 
 # --- tests -------------------------------------------------------------------------------
