@@ -9,14 +9,12 @@ created by exactly one recording that reported it as created or superseding.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import random
 import traceback
 from collections import Counter
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
@@ -30,10 +28,12 @@ from imagegate.tracking import (
 )
 from support.chains import (
     Observation,
+    WorkerReport,
     check_one_chain,
     digest_of,
     history_of,
     request_of,
+    run_recording_processes,
 )
 
 TASKS = 200
@@ -90,12 +90,6 @@ async def test_sqlite_connections_in_one_process_leave_one_chain(tmp_path: Path)
 # --- separate processes ----------------------------------------------------------------
 
 
-class WorkerReport(NamedTuple):
-    seed: int
-    observed: list[Observation]
-    error: str | None
-
-
 def record_in_process(path: str, seed: int, start: Barrier, reports: Queue[WorkerReport]) -> None:
     """Process entry point: record randomly on a few keys and report what each call did."""
     try:
@@ -132,27 +126,9 @@ async def _record_randomly(path: Path, seed: int, start: Barrier) -> list[Observ
 async def test_processes_sharing_a_file_leave_one_chain_per_key(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     await (await SqliteStore.open(path)).close()  # migrated before the race on records
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(PROCESSES)
-    reports: Queue[WorkerReport] = context.Queue()
-    workers = [
-        context.Process(target=record_in_process, args=(str(path), seed, start, reports))
-        for seed in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        collected = [reports.get(timeout=120) for _ in workers]
-        for worker in workers:
-            worker.join(timeout=30)
-    finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-                worker.join()
-    assert [r.error for r in collected] == [None] * PROCESSES
-    assert [w.exitcode for w in workers] == [0] * PROCESSES
-    observed = [o for report in collected for o in report.observed]
+    observed = run_recording_processes(
+        record_in_process, str(path), processes=PROCESSES, timeout_s=120
+    )
     assert len(observed) == PROCESSES * PROCESS_OPERATIONS
 
     store = await SqliteStore.open(path)

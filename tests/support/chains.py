@@ -9,6 +9,10 @@ reported it as created or superseding.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+from collections.abc import Callable
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from typing import NamedTuple
 
 from imagegate.tracking import (
@@ -104,3 +108,42 @@ def check_one_chain(
     for o in observed:
         assert by_id[o.record_id].artifact.digest == o.digest
     return chain
+
+
+class WorkerReport(NamedTuple):
+    """What one recording process sends back: its observations, or its traceback."""
+
+    seed: int
+    observed: list[Observation]
+    error: str | None
+
+
+Worker = Callable[[str, int, Barrier, "Queue[WorkerReport]"], None]
+
+
+def run_recording_processes(
+    worker: Worker, location: str, *, processes: int, timeout_s: float
+) -> list[Observation]:
+    """Run ``worker(location, seed, start, reports)`` in ``processes`` spawned processes
+    released together, and return every observation; a failed worker fails the test."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(processes)
+    reports: Queue[WorkerReport] = context.Queue()
+    workers = [
+        context.Process(target=worker, args=(location, seed, start, reports))
+        for seed in range(processes)
+    ]
+    for process in workers:
+        process.start()
+    try:
+        collected = [reports.get(timeout=timeout_s) for _ in workers]
+        for process in workers:
+            process.join(timeout=30)
+    finally:
+        for process in workers:
+            if process.is_alive():
+                process.terminate()
+                process.join()
+    assert [r.error for r in collected] == [None] * processes
+    assert [p.exitcode for p in workers] == [0] * processes
+    return [o for report in collected for o in report.observed]

@@ -15,7 +15,6 @@ import traceback
 from collections import Counter
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
-from typing import NamedTuple
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
@@ -30,10 +29,12 @@ from imagegate.tracking import (
 )
 from support.chains import (
     Observation,
+    WorkerReport,
     check_one_chain,
     digest_of,
     history_of,
     request_of,
+    run_recording_processes,
 )
 from support.postgres import fresh_database_url, fresh_store_url
 
@@ -42,12 +43,6 @@ TASKS_PER_PROCESS = 8
 OPERATIONS_PER_TASK = 40
 NAMES = ("api", "worker", "web")
 DIGESTS = 4
-
-
-class WorkerReport(NamedTuple):
-    seed: int
-    observed: list[Observation]
-    error: str | None
 
 
 # --- process entry points (spawned: importable, picklable arguments only) ----------------
@@ -119,27 +114,7 @@ def open_in_process(url: str, start: Barrier, reports: Queue[str | None]) -> Non
 async def test_processes_with_own_pools_leave_one_chain_per_key() -> None:
     url = await fresh_store_url()
     await (await PostgresStore.open(url)).close()  # migrated before the race on records
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(PROCESSES)
-    reports: Queue[WorkerReport] = context.Queue()
-    workers = [
-        context.Process(target=record_in_process, args=(url, seed, start, reports))
-        for seed in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        collected = [reports.get(timeout=240) for _ in workers]
-        for worker in workers:
-            worker.join(timeout=30)
-    finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-                worker.join()
-    assert [r.error for r in collected] == [None] * PROCESSES
-    assert [w.exitcode for w in workers] == [0] * PROCESSES
-    observed = [o for report in collected for o in report.observed]
+    observed = run_recording_processes(record_in_process, url, processes=PROCESSES, timeout_s=240)
     assert len(observed) == PROCESSES * TASKS_PER_PROCESS * OPERATIONS_PER_TASK
 
     store = await PostgresStore.open(url)
