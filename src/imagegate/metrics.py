@@ -82,6 +82,12 @@ class Metrics:
             "Namespace label lookups that failed, so the namespace map or the default applied.",
             registry=self.registry,
         )
+        self.heartbeats_held = Counter(
+            "imagegate_heartbeats_held",
+            "Repeated admissions of an already spooled deployment, held in memory and "
+            "spooled once per heartbeat interval instead of each on its own.",
+            registry=self.registry,
+        )
         self.spool_slow_appends = Counter(
             "imagegate_spool_slow_appends",
             "Admissions answered before their spool append was durable (append exceeded bound).",

@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("IMAGEGATE_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
+    serve.add_argument(
+        "--event-loop",
+        default=os.environ.get("IMAGEGATE_EVENT_LOOP", "auto"),
+        choices=["auto", "uvloop", "asyncio"],
+        help="auto: uvloop when installed, else asyncio's (env IMAGEGATE_EVENT_LOOP)",
+    )
     _admission_options(serve)
     _certificate_options(serve)
     return parser
@@ -221,6 +227,15 @@ def _admission_options(serve: argparse.ArgumentParser) -> None:
         default=env("IMAGEGATE_SPOOL", "imagegate-spool.db"),
         metavar="FILE",
         help="local file where admitted deployments wait for the store (env IMAGEGATE_SPOOL)",
+    )
+    admission.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        default=env("IMAGEGATE_HEARTBEAT_INTERVAL", "10"),
+        metavar="SECONDS",
+        help="spool a deployment admitted again unchanged at most once per interval; "
+        "last_seen lags by up to 1.25 intervals; 0: every admission (10; env "
+        "IMAGEGATE_HEARTBEAT_INTERVAL)",
     )
     admission.add_argument(
         "--registry-config",

@@ -73,10 +73,12 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
             registry_config=Path(arguments.registry_config) if arguments.registry_config else None,
             read_pull_secrets=arguments.read_pull_secrets,
             spool_path=Path(arguments.spool),
+            heartbeat_interval_s=arguments.heartbeat_interval,
             namespace_labels=not arguments.no_namespace_labels,
             kubeconfig=arguments.kubeconfig,
         ),
         certificates=certificate_settings_from(arguments),
+        event_loop=arguments.event_loop,
     ).validate()
 
 

@@ -20,6 +20,10 @@ class RecorderSettings:
 
     batch_size: int = 256
     """Requests written to the store in one transaction."""
+    linger_s: float = 0.05
+    """After writing a batch that was not full, wait this long before the next one, so
+    that under steady admission the store commits (and fsyncs) a few times a second
+    instead of once per handful of requests; admission never waits for the store."""
     retry_initial_s: float = 0.1
     """First wait after the store failed; doubles on each further failure."""
     retry_max_s: float = 5.0
@@ -52,8 +56,11 @@ class Recorder:
         delay = self._settings.retry_initial_s
         while True:
             self._spool.appended.clear()
-            if await self._write_one_batch():
+            written = await self._write_one_batch()
+            if written:
                 delay = self._settings.retry_initial_s
+                if written < self._settings.batch_size and self._settings.linger_s > 0:
+                    await asyncio.sleep(self._settings.linger_s)
                 continue
             if self.store_unavailable.is_set():
                 # Retry pacing while the store is down: nothing to await but time.
@@ -71,14 +78,14 @@ class Recorder:
                 return
             await self._progress.wait()
 
-    async def _write_one_batch(self) -> bool:
-        """Write the oldest batch; true if it made progress."""
+    async def _write_one_batch(self) -> int:
+        """Write the oldest batch; how many requests it took off the spool (0: none)."""
         batch = await self._spool.peek(self._settings.batch_size)
         self._metrics.spool_depth.set(await self._spool.depth())
         self._idle = not batch
         if not batch:
             self._progress.set()
-            return False
+            return 0
         try:
             results = await self._tracker.record_queued(self._spool.source, batch)
         except StoreError as error:
@@ -87,7 +94,7 @@ class Recorder:
                 log.warning("record_store_unavailable", error=str(error), spooled=len(batch))
             self.store_unavailable.set()
             self._progress.set()
-            return False
+            return 0
         if self.store_unavailable.is_set():
             log.info("record_store_available")
             self.store_unavailable.clear()
@@ -112,4 +119,4 @@ class Recorder:
         await self._spool.ack(batch[-1].sequence)
         self._metrics.spool_depth.set(await self._spool.depth())
         self._progress.set()
-        return True
+        return len(batch)

@@ -135,8 +135,16 @@ class Spool:
         """Remove every request up to and including sequence ``up_to``."""
 
         def delete(connection: sqlite3.Connection) -> None:
-            with connection:
-                connection.execute("DELETE FROM spooled WHERE sequence <= ?", (up_to,))
+            # No fsync of its own: an ack lost to a power cut only replays requests the
+            # store's queue position already marks applied, and the next durable append
+            # syncs the log with this commit in it. Admission then shares the disk with
+            # one fsync fewer per batch the recorder writes.
+            connection.execute("PRAGMA synchronous = NORMAL")
+            try:
+                with connection:
+                    connection.execute("DELETE FROM spooled WHERE sequence <= ?", (up_to,))
+            finally:
+                connection.execute("PRAGMA synchronous = FULL")
 
         await self._run(delete)
 

@@ -46,7 +46,7 @@ from imagegate.kube import (
 )
 from imagegate.metrics import Metrics
 from imagegate.policy import PolicySource, baseline_policy
-from imagegate.recording import Recorder, Spool
+from imagegate.recording import HeartbeatThrottle, Recorder, Spool
 from imagegate.server._readiness import Readiness
 from imagegate.server._settings import ServerSettings
 from imagegate.store import PostgresStore, SqliteStore, open_store
@@ -59,6 +59,7 @@ METRICS = web.AppKey("metrics", Metrics)
 READINESS = web.AppKey("readiness", Readiness)
 RECORDER = web.AppKey("recorder", Recorder)
 SPOOL = web.AppKey("spool", Spool)
+HEARTBEATS = web.AppKey("heartbeats", HeartbeatThrottle)
 NAMESPACES = web.AppKey("namespaces", NamespaceCache)
 POLICIES = web.AppKey("policies", PolicySource)
 PULL_SECRETS = web.AppKey("pull_secrets", PullSecrets)
@@ -162,15 +163,26 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _recording_context(app: web.Application) -> AsyncIterator[None]:
-    spool = await Spool.open(app[SETTINGS].admission.spool_path)
-    recorder = Recorder(spool, app[TRACKER], metrics=app[METRICS])
+    settings = app[SETTINGS].admission
+    metrics = app[METRICS]
+    spool = await Spool.open(settings.spool_path)
+    recorder = Recorder(spool, app[TRACKER], metrics=metrics)
+    heartbeats = HeartbeatThrottle(
+        spool, interval_s=settings.heartbeat_interval_s, on_held=metrics.heartbeats_held.inc
+    )
     task = asyncio.create_task(recorder.run(), name="imagegate-recorder")
+    flusher = asyncio.create_task(heartbeats.run(), name="imagegate-heartbeat-flush")
     app[SPOOL] = spool
     app[RECORDER] = recorder
+    app[HEARTBEATS] = heartbeats
     app[READINESS].mark("spool")
     try:
         yield
     finally:
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        await heartbeats.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(recorder.drain(), app[SETTINGS].shutdown_drain_s)
         task.cancel()
@@ -258,7 +270,7 @@ async def _admission_context(app: web.Application) -> AsyncIterator[None]:
     )
     service = AdmissionService(
         settings=settings,
-        sink=app[SPOOL],
+        sink=app[HEARTBEATS],
         metrics=app[METRICS],
         policies=app[POLICIES],
         namespaces=namespaces,

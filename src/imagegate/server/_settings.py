@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from imagegate.api import ApiSettings
 from imagegate.kube import CertificateSettings
 from imagegate.store import DEFAULT_STORE_URL
 from imagegate.tracking import TrackerSettings
+
+EVENT_LOOPS = frozenset({"auto", "uvloop", "asyncio"})
 
 
 class SettingsError(ValueError):
@@ -44,6 +47,9 @@ class ServerSettings:
     what is left stays in the spool file and is written after the next start."""
     shutdown_timeout_s: float = 10.0
     """How long in-flight requests may finish after SIGTERM."""
+    event_loop: str = "auto"
+    """``uvloop`` (faster, needs the package), ``asyncio``, or ``auto``: uvloop when
+    installed."""
     certificates: CertificateSettings | None = None
     """Self-managed certificates: imagegate keeps its TLS Secret, the ``tls_cert`` and
     ``tls_key`` files and the webhooks' caBundle itself; None when they come from outside."""
@@ -68,6 +74,16 @@ class ServerSettings:
             raise SettingsError(
                 "--self-managed-certs writes the files the server loads: give --tls-cert and "
                 "--tls-key (e.g. in an emptyDir)"
+            )
+        interval = self.admission.heartbeat_interval_s
+        if not (math.isfinite(interval) and interval >= 0):
+            raise SettingsError(
+                f"--heartbeat-interval {interval:g}: give seconds, 0 or more (0 spools every "
+                "admission)"
+            )
+        if self.event_loop not in EVENT_LOOPS:
+            raise SettingsError(
+                f"event loop {self.event_loop!r}: one of {', '.join(sorted(EVENT_LOOPS))}"
             )
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port {self.port} is not a TCP port")

@@ -14,6 +14,13 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(_FORMAT)
 
 
+_WIDTH = len("2000-01-01T00:00:00.000000Z")
+
+
 def parse_timestamp(text: str) -> datetime:
-    """Inverse of ``format_timestamp``."""
-    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+    """Inverse of ``format_timestamp``; ValueError for any other text."""
+    # fromisoformat is many times faster than strptime (every row read parses two),
+    # and accepts more shapes than ours: the width and the Z pin it to our format.
+    if len(text) != _WIDTH or text[-1] != "Z" or text[10] != "T":
+        raise ValueError(f"not a timestamp of the form YYYY-MM-DDTHH:MM:SS.ffffffZ: {text!r}")
+    return datetime.fromisoformat(text)

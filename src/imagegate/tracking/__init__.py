@@ -42,7 +42,7 @@ from imagegate.tracking._names import (
     validate_description,
     validate_environment_name,
 )
-from imagegate.tracking._planning import Plan, coalesce, plan_recording
+from imagegate.tracking._planning import Plan, coalesce, is_repeat, plan_recording
 from imagegate.tracking._reference import (
     DEFAULT_REGISTRY,
     ImageReference,
@@ -92,6 +92,7 @@ __all__ = [
     "TrackingError",
     "UnknownEnvironmentError",
     "coalesce",
+    "is_repeat",
     "parse_pinned_reference",
     "parse_reference",
     "parse_repository",

@@ -85,7 +85,7 @@ def coalesce(items: Sequence[QueuedRequest]) -> tuple[list[QueuedRequest], set[i
     for item in items:
         key = item.request.key
         run = runs.get(key)
-        if run and _same_request(run[-1].request, item.request):
+        if run and is_repeat(run[-1].request, item.request):
             run.append(item)
             continue
         if run:
@@ -96,7 +96,8 @@ def coalesce(items: Sequence[QueuedRequest]) -> tuple[list[QueuedRequest], set[i
     return [item for item in items if item.sequence not in dropped], dropped
 
 
-def _same_request(first: RecordRequest, second: RecordRequest) -> bool:
+def is_repeat(first: RecordRequest, second: RecordRequest) -> bool:
+    """Whether ``second``, recorded after ``first`` under the same key, is only a heartbeat."""
     if first.status is not second.status or first.platform != second.platform:
         return False
     if first.artifact is None or second.artifact is None:

@@ -8,6 +8,7 @@ makes two spellings of one image compare equal: ``nginx``,
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -55,6 +56,9 @@ class ImageReference:
         return text
 
 
+# Every pod of a rollout names the same few images, and a parsed reference is a
+# frozen value: parse each text once (failures are not cached, they raise again).
+@functools.lru_cache(maxsize=8192)
 def parse_reference(text: str) -> ImageReference:
     """Parse and normalise ``text``; a reference without tag or digest gets no tag.
 
