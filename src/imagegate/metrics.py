@@ -37,6 +37,13 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.spool_wait = Histogram(
+            "imagegate_spool_wait_seconds",
+            "Time admissions that record something new waited for it to be durable in the "
+            "spool (repeats held in memory do not wait and are not counted).",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.admission_errors = Counter(
             "imagegate_admission_errors",
             "AdmissionReviews refused as malformed (HTTP 400), by reason.",

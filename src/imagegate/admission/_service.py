@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -46,9 +47,13 @@ class PolicySet(Protocol):
 
 
 class RecordSink(Protocol):
-    """Where admitted deployments go (the durable spool)."""
+    """Where admitted deployments go (the durable spool, behind a HeartbeatThrottle)."""
 
-    async def append(self, requests: list[RecordRequest]) -> None: ...
+    def hold(self, requests: Sequence[RecordRequest]) -> bool:
+        """Keep ``requests`` without waiting when that is safe; False: ``append`` them."""
+        ...
+
+    async def append(self, requests: Sequence[RecordRequest]) -> None: ...
 
 
 class AdmissionService:
@@ -185,11 +190,15 @@ class AdmissionService:
             return None
 
     async def _record(self, records: tuple[RecordRequest, ...]) -> None:
-        append = asyncio.ensure_future(self._sink.append(list(records)))
+        if self._sink.hold(records):
+            return
+        append = asyncio.ensure_future(self._sink.append(records))
+        started = time.perf_counter()
         try:
             # shield: if the bound passes, the append goes on and completes later;
             # the admission is answered now rather than held by a slow disk.
             await asyncio.wait_for(asyncio.shield(append), self._settings.spool_bound_s)
+            self._metrics.spool_wait.observe(time.perf_counter() - started)
         except TimeoutError:
             self._metrics.spool_slow_appends.inc()
             log.warning("spool_append_slow", records=len(records))
@@ -227,8 +236,15 @@ class AdmissionService:
             metrics.unrecorded_images.labels(reason=reason).inc()
         if not decision.judged:
             return
+        # An allowed admission with nothing to say is routine: one line per pod of every
+        # rollout would bury the denials, warnings and exceptions an operator looks for.
+        routine = decision.allowed and not (
+            decision.warnings or decision.violations or decision.excepted or decision.unrecorded
+        )
+        if routine and not log.is_enabled_for(logging.DEBUG):
+            return
         workload = decision.workload
-        log.info(
+        (log.debug if routine else log.info)(
             "admission",
             uid=request.uid,
             operation=request.operation,

@@ -379,7 +379,11 @@ def _record_queued(
             # A savepoint per request: a refused one leaves no trace, the others go on.
             connection.execute("SAVEPOINT queued_request")
             try:
-                result = _apply(connection, item.request, now, create_environment)
+                # The recorder needs only the outcome: reading the records back would
+                # double the work of a batch.
+                result = _apply(
+                    connection, item.request, now, create_environment, read_back=False
+                )
             except TrackingError as error:
                 connection.execute("ROLLBACK TO queued_request")
                 results.append(QueuedResult(sequence=item.sequence, error=error))
@@ -410,8 +414,11 @@ def _apply(
     request: RecordRequest,
     now: datetime,
     create_environment: bool,
+    *,
+    read_back: bool = True,
 ) -> RecordResult:
-    """Apply one request inside the caller's write transaction."""
+    """Apply one request inside the caller's write transaction; without ``read_back``
+    the result carries the outcome only (no records)."""
     key = request.key
     stamp = format_timestamp(request.observed_at or now)
     _ensure_environments(connection, key, stamp, create_environment)
@@ -443,6 +450,8 @@ def _apply(
             "UPDATE deployments SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
             (stamp, plan.refresh_id),
         )
+    if not read_back:
+        return RecordResult(outcome=plan.outcome, record=None)
     result_id = new_id or plan.refresh_id or plan.retire_id
     record = _fetch(connection, result_id) if result_id is not None else None
     superseded = (

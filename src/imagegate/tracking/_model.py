@@ -180,6 +180,7 @@ class QueuedResult:
 
     sequence: int
     result: RecordResult | None = None
+    """Its outcome; a store may leave out the records (the recorder counts outcomes)."""
     error: TrackingError | None = None
     """A permanent refusal (e.g. an unknown environment); retrying cannot help."""
     already_applied: bool = False

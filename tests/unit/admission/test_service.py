@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,7 +54,10 @@ class MemorySink:
         self._gate = gate
         self._error = error
 
-    async def append(self, requests: list[RecordRequest]) -> None:
+    def hold(self, requests: Sequence[RecordRequest]) -> bool:
+        return False  # holds nothing back: every request is appended
+
+    async def append(self, requests: Sequence[RecordRequest]) -> None:
         self.calls += 1
         if self._gate is not None:
             await self._gate.wait()

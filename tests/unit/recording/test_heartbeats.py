@@ -138,6 +138,25 @@ async def test_a_different_platform_status_or_key_is_no_repeat(other: RecordRequ
     assert sink.appended == [request(), other]
 
 
+async def test_hold_takes_only_repeats_of_what_is_durable() -> None:
+    sink, clock, held = ListSink(), Clock(), list[int]()
+    heartbeats = throttle(sink, clock, held)
+    assert not heartbeats.hold([request()]), "a first sighting must be spooled"
+    sink.gate = asyncio.Event()
+    first = asyncio.create_task(heartbeats.append([request(second=0)]))
+    await asyncio.sleep(0)
+    assert not heartbeats.hold([request(second=1)]), "what it repeats is not durable yet"
+    sink.gate.set()
+    await first
+    assert not heartbeats.hold([request(second=1), request("worker", second=1)])
+    assert heartbeats.held == 0, "all or nothing"
+    assert heartbeats.hold([request(second=2)])
+    assert held == [1]
+    clock.now += INTERVAL
+    await heartbeats.flush()
+    assert sink.appended == [request(second=0), request(second=2)]
+
+
 async def test_a_repeat_of_a_request_in_flight_waits_for_it_instead_of_spooling() -> None:
     sink, clock = ListSink(), Clock()
     sink.gate = asyncio.Event()
