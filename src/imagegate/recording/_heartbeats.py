@@ -34,24 +34,6 @@ log = structlog.get_logger("imagegate.recording")
 class DurableSink(Protocol):
     """Where requests are kept until the store takes them (the spool)."""
 
-    def hold(self, requests: Sequence[RecordRequest]) -> bool:
-        """Hold ``requests`` at once if every one repeats what is durable already; False
-        (and nothing held) otherwise: then ``append`` them. Spares the admission of a
-        repeat a task and a wait, which is most admissions of a rollout."""
-        if self._interval_s <= 0:
-            return False
-        now = self._clock()
-        entries = []
-        for request in requests:
-            entry = self._spooled.get(request.key)
-            if entry is None or not entry.written.done() or not self._holds(entry, request, now):
-                return False
-            entries.append(entry)
-        for entry, request in zip(entries, requests, strict=True):
-            entry.held = request
-        self._on_held(len(requests))
-        return True
-
     async def append(self, requests: Sequence[RecordRequest]) -> None: ...
 
 

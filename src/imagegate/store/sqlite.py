@@ -381,9 +381,7 @@ def _record_queued(
             try:
                 # The recorder needs only the outcome: reading the records back would
                 # double the work of a batch.
-                result = _apply(
-                    connection, item.request, now, create_environment, read_back=False
-                )
+                result = _apply(connection, item.request, now, create_environment, read_back=False)
             except TrackingError as error:
                 connection.execute("ROLLBACK TO queued_request")
                 results.append(QueuedResult(sequence=item.sequence, error=error))
