@@ -149,3 +149,18 @@ async def test_order_is_kept_whatever_the_batch_size(tmp_path: Path, batch_size:
             int(r.artifact.digest.removeprefix("sha256:"), 16) for r in reversed(page.records)
         ]
         assert digests == [n % 3 + 1 for n in range(7)]
+
+
+async def test_an_append_is_one_transaction_however_many_requests(tmp_path: Path) -> None:
+    # In autocommit mode a ``with connection`` block opens no transaction: each row
+    # would commit and fsync alone. The statements the spool sends show it does not.
+    spool = await Spool.open(tmp_path / "spool.db")
+    statements: list[str] = []
+    spool._connection.set_trace_callback(statements.append)  # white-box: the SQL sent
+    try:
+        await spool.append([request(f"web-{index}", index, index) for index in range(20)])
+    finally:
+        spool._connection.set_trace_callback(None)
+        await spool.close()
+    kinds = [statement.split()[0].upper() for statement in statements]
+    assert kinds == ["BEGIN", *["INSERT"] * 20, "COMMIT"]
