@@ -380,6 +380,9 @@ def _age(age: timedelta) -> str:
 
 _FACT_FREE: frozenset[Need] = frozenset()
 _IMAGE_FACTS = frozenset({Need.REGISTRY, Need.EVIDENCE})
+# Scans are evidence posted by digest: the registry is asked only to resolve a tag
+# (the gatherer does that for a reference without a digest), not for a pinned image.
+_SCAN_FACTS = frozenset({Need.EVIDENCE})
 Check = Callable[[ImageSubject], Outcome]
 
 
@@ -395,12 +398,12 @@ def _compile_required_labels(rule: doc.RequiredLabels) -> tuple[frozenset[Need],
 def _compile_severity(rule: doc.SeverityThreshold) -> tuple[frozenset[Need], Check]:
     threshold = Severity.parse(rule.severity)
     ignored = {entry.id: entry.expires for entry in rule.ignore}
-    return _IMAGE_FACTS, lambda s: _severity(s, threshold, ignored)
+    return _SCAN_FACTS, lambda s: _severity(s, threshold, ignored)
 
 
 def _compile_no_new(rule: doc.NoNewVulnerabilities) -> tuple[frozenset[Need], Check]:
     counted = frozenset(Severity.parse(word) for word in rule.severities)
-    return _IMAGE_FACTS | {Need.DEPLOYED}, lambda s: _no_new(s, counted)
+    return _SCAN_FACTS | {Need.DEPLOYED}, lambda s: _no_new(s, counted)
 
 
 def _pattern_rule(
@@ -428,7 +431,7 @@ _COMPILERS: dict[type, Callable[[Any], tuple[frozenset[Need], Check]]] = {
     doc.RequiredLabels: _compile_required_labels,
     doc.TrustedBuilder: _pattern_rule("builders", _builder, _IMAGE_FACTS),
     doc.KnownCommit: _pattern_rule("repositories", _commit, _IMAGE_FACTS, required=False),
-    doc.Scanned: lambda r: (_IMAGE_FACTS, _bind_scanned(parse_duration(r.max_age))),
+    doc.Scanned: lambda r: (_SCAN_FACTS, _bind_scanned(parse_duration(r.max_age))),
     doc.SeverityThreshold: _compile_severity,
     doc.NoNewVulnerabilities: _compile_no_new,
     doc.PlatformAvailable: lambda _: (frozenset({Need.REGISTRY}), _platforms),

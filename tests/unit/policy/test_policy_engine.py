@@ -229,7 +229,9 @@ def test_needs_of_is_the_union_of_the_policies_needs() -> None:
     assert needs_of(policies[:1]) == frozenset()
     assert needs_of(policies[:2]) == {Need.REGISTRY}
     assert needs_of(policies) == {Need.REGISTRY, Need.EVIDENCE}
-    assert needs_of([*policies, policy("- rule: no-new-vulnerabilities", name="d")]) == set(Need)
+    assert needs_of([*policies[1:], policy("- rule: no-new-vulnerabilities", name="d")]) == set(
+        Need
+    )
 
 
 def test_needs_of_nothing_is_nothing() -> None:
@@ -244,7 +246,7 @@ def test_needs_of_the_matching_policies_only() -> None:
     ]
     assert needs_of(matching(policies, TARGET)) == frozenset()
     staging = at(logical_environment="staging")
-    assert needs_of(matching(policies, staging)) == {Need.REGISTRY, Need.EVIDENCE}
+    assert needs_of(matching(policies, staging)) == {Need.EVIDENCE}
 
 
 # --- pin_patch --------------------------------------------------------------------
