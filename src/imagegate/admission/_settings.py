@@ -40,6 +40,9 @@ class AdmissionSettings:
     registry_config: Path | None = None
     """A docker config JSON (the ``.dockerconfigjson`` of a pull Secret) with credentials
     for private registries."""
+    evidence_cache_ttl_s: float = 5.0
+    """How long evidence read for admissions is reused; evidence posted to another
+    replica counts here within this long (posted to this one: at once)."""
     spool_path: Path = Path("imagegate-spool.db")
     """Local file where admitted deployments wait until the store takes them."""
     spool_bound_s: float = 0.25

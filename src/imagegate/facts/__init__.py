@@ -4,6 +4,7 @@ evidence CI posts (vulnerability scans, provenance)."""
 from imagegate.facts._auth import Credentials
 from imagegate.facts._cache import FactsCache
 from imagegate.facts._dockerconfig import DockerConfigError, credentials_from_docker_config
+from imagegate.facts._evidence_cache import CachedEvidence
 from imagegate.facts._evidence_provenance import (
     ProvenanceEvidenceError,
     parse_provenance_evidence,
@@ -33,6 +34,7 @@ from imagegate.facts._scan_parse import parse_scan_report
 
 __all__ = [
     "LOOPBACK_REGISTRIES",
+    "CachedEvidence",
     "Credentials",
     "DockerConfigError",
     "Evidence",

@@ -28,7 +28,7 @@ _Key = TypeVar("_Key", bound=Hashable)
 _Value = TypeVar("_Value")
 
 
-class _Lru(Generic[_Key, _Value]):
+class Lru(Generic[_Key, _Value]):
     """A mapping that forgets its least recently used entry beyond ``capacity``."""
 
     def __init__(self, capacity: int) -> None:
@@ -54,7 +54,7 @@ class _Lru(Generic[_Key, _Value]):
         self._entries.pop(key, None)
 
 
-class _SingleFlight(Generic[_Key, _Value]):
+class SingleFlight(Generic[_Key, _Value]):
     """Runs one task per key at a time; callers asking meanwhile await the same one."""
 
     def __init__(self, name: str) -> None:
@@ -109,13 +109,13 @@ class FactsCache:
         self.client = client
         self.settings = settings or client.settings
         self._clock = clock
-        self._tags: _Lru[_TagKey, tuple[str, float]] = _Lru(self.settings.max_cached_digests)
-        self._facts: _Lru[_DigestKey, ImageFacts] = _Lru(self.settings.max_cached_digests)
-        self._resolving: _SingleFlight[tuple[_TagKey, Credentials | None], str] = _SingleFlight(
+        self._tags: Lru[_TagKey, tuple[str, float]] = Lru(self.settings.max_cached_digests)
+        self._facts: Lru[_DigestKey, ImageFacts] = Lru(self.settings.max_cached_digests)
+        self._resolving: SingleFlight[tuple[_TagKey, Credentials | None], str] = SingleFlight(
             "imagegate.facts.resolve"
         )
-        self._fetching: _SingleFlight[tuple[_DigestKey, Credentials | None], ImageFacts] = (
-            _SingleFlight("imagegate.facts.fetch")
+        self._fetching: SingleFlight[tuple[_DigestKey, Credentials | None], ImageFacts] = (
+            SingleFlight("imagegate.facts.fetch")
         )
 
     async def resolve(

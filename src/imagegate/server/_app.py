@@ -19,7 +19,6 @@ from imagegate.admission import (
     MAX_REVIEW_BYTES,
     AdmissionService,
     CredentialedRegistry,
-    EvidenceLookup,
     FactsGatherer,
     NamespaceLabels,
     RegistryFacts,
@@ -34,7 +33,12 @@ from imagegate.api import (
     add_api_routes,
     json_errors,
 )
-from imagegate.facts import FactsCache, RegistryClient, credentials_from_docker_config
+from imagegate.facts import (
+    CachedEvidence,
+    FactsCache,
+    RegistryClient,
+    credentials_from_docker_config,
+)
 from imagegate.kube import (
     CertificateManager,
     KubeClient,
@@ -151,7 +155,9 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     store = await open_store(settings.store_url)
     try:
         app[STORE] = store
-        app[EVIDENCE_STORE] = store
+        # Admissions and the evidence API share one cache, so evidence posted here
+        # counts for the next admission.
+        app[EVIDENCE_STORE] = CachedEvidence(store, ttl_s=settings.admission.evidence_cache_ttl_s)
         tracker = Tracker(store, settings=settings.tracker)
         await _ensure_environment(tracker, settings.admission.cluster)
         app[TRACKER] = tracker
@@ -259,10 +265,9 @@ async def _policies_context(app: web.Application) -> AsyncIterator[None]:
 async def _admission_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS].admission
     namespaces: NamespaceLabels | None = app.get(NAMESPACES)
-    store = app[STORE]
     facts = FactsGatherer(
         registry=app.get(REGISTRY),
-        evidence=store if isinstance(store, EvidenceLookup) else None,
+        evidence=app[EVIDENCE_STORE],
         tracker=app[TRACKER],
         default_platform=settings.default_platform,
         timeout_s=settings.facts_timeout_s,

@@ -1,0 +1,107 @@
+"""CachedEvidence: reads reused for a while, writes through it seen at once.
+
+The store behind it is a dict that counts reads (the real stores' evidence is in
+tests/contract); reads can be held open to race them with writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from imagegate.facts import CachedEvidence, Evidence, Provenance, ScanReport
+
+DIGEST = "sha256:" + "a" * 64
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+TTL = 5.0
+
+
+def scan(scanner: str = "grype 0.79.0") -> ScanReport:
+    return ScanReport(digest=DIGEST, scanner=scanner, scanned_at=NOW, vulnerabilities=())
+
+
+class DictEvidence:
+    def __init__(self) -> None:
+        self.scans: dict[str, ScanReport] = {}
+        self.provenance: dict[str, Provenance] = {}
+        self.reads = 0
+        self.gate: asyncio.Event | None = None
+
+    async def add_scan(self, report: ScanReport, *, now: datetime) -> None:
+        self.scans[report.digest] = report
+
+    async def latest_scan(self, digest: str) -> ScanReport | None:
+        return self.scans.get(digest)
+
+    async def set_provenance(
+        self, digest: str, provenance: Provenance, labels: Mapping[str, str], *, now: datetime
+    ) -> None:
+        self.provenance[digest] = provenance
+
+    async def evidence(self, digest: str) -> Evidence:
+        self.reads += 1
+        found = Evidence(scan=self.scans.get(digest), provenance=self.provenance.get(digest))
+        if self.gate is not None:
+            await self.gate.wait()
+        return found
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def cached(store: DictEvidence, clock: Clock) -> CachedEvidence:
+    return CachedEvidence(store, ttl_s=TTL, clock=clock)
+
+
+async def test_a_read_is_reused_until_it_is_ttl_old() -> None:
+    store, clock = DictEvidence(), Clock()
+    evidence = cached(store, clock)
+    store.scans[DIGEST] = scan()
+    assert (await evidence.evidence(DIGEST)).scan == scan()
+    clock.now += TTL - 0.1
+    await evidence.evidence(DIGEST)
+    assert store.reads == 1
+    clock.now += 0.1
+    await evidence.evidence(DIGEST)
+    assert store.reads == 2
+
+
+async def test_evidence_posted_through_it_counts_at_once() -> None:
+    store, clock = DictEvidence(), Clock()
+    evidence = cached(store, clock)
+    assert (await evidence.evidence(DIGEST)).scan is None
+    await evidence.add_scan(scan(), now=NOW)
+    assert (await evidence.evidence(DIGEST)).scan == scan()
+    await evidence.set_provenance(DIGEST, Provenance(builder_id="ci"), {}, now=NOW)
+    assert (await evidence.evidence(DIGEST)).provenance == Provenance(builder_id="ci")
+    assert store.reads == 3
+
+
+async def test_a_read_that_raced_a_write_is_not_kept() -> None:
+    store, clock = DictEvidence(), Clock()
+    evidence = cached(store, clock)
+    store.gate = asyncio.Event()
+    stale = asyncio.create_task(evidence.evidence(DIGEST))
+    while store.reads == 0:  # until the store has read (and found no scan)
+        await asyncio.sleep(0)
+    await evidence.add_scan(scan(), now=NOW)  # lands after the read saw no scan
+    store.gate.set()
+    assert (await stale).scan is None
+    assert (await evidence.evidence(DIGEST)).scan == scan(), "the stale read was cached"
+
+
+async def test_concurrent_reads_of_one_digest_share_one_store_read() -> None:
+    store, clock = DictEvidence(), Clock()
+    evidence = cached(store, clock)
+    store.gate = asyncio.Event()
+    readers = [asyncio.create_task(evidence.evidence(DIGEST)) for _ in range(5)]
+    await asyncio.sleep(0)
+    store.gate.set()
+    await asyncio.gather(*readers)
+    assert store.reads == 1
