@@ -26,6 +26,7 @@ class DictEvidence:
         self.scans: dict[str, ScanReport] = {}
         self.provenance: dict[str, Provenance] = {}
         self.reads = 0
+        self.read = asyncio.Event()
         self.gate: asyncio.Event | None = None
 
     async def add_scan(self, report: ScanReport, *, now: datetime) -> None:
@@ -42,6 +43,7 @@ class DictEvidence:
     async def evidence(self, digest: str) -> Evidence:
         self.reads += 1
         found = Evidence(scan=self.scans.get(digest), provenance=self.provenance.get(digest))
+        self.read.set()
         if self.gate is not None:
             await self.gate.wait()
         return found
@@ -88,8 +90,7 @@ async def test_a_read_that_raced_a_write_is_not_kept() -> None:
     evidence = cached(store, clock)
     store.gate = asyncio.Event()
     stale = asyncio.create_task(evidence.evidence(DIGEST))
-    while store.reads == 0:  # until the store has read (and found no scan)
-        await asyncio.sleep(0)
+    await store.read.wait()  # the store has read, and found no scan
     await evidence.add_scan(scan(), now=NOW)  # lands after the read saw no scan
     store.gate.set()
     assert (await stale).scan is None
