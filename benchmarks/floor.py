@@ -1,10 +1,11 @@
 """The floor: the least an aiohttp TLS admission webhook can do, to compare imagegate with.
 
-Run as ``python benchmarks/floor.py --listen 127.0.0.1:PORT --tls-cert F --tls-key F``.
-``POST /validate`` reads the whole body, parses it as an AdmissionReview and
-answers "allowed", echoing the request's uid; ``GET /healthz`` answers once the
-server listens. Same aiohttp, same event loop, same TLS settings (TLS 1.2+, the
-default server context) as ``imagegate serve``; no access log, no middleware.
+Run as ``python -m benchmarks.floor --listen 127.0.0.1:PORT --tls-cert F --tls-key F``
+from the repository. ``POST /validate`` reads the whole body, parses it as an
+AdmissionReview and answers "allowed", echoing the request's uid; ``GET /healthz``
+answers once the server listens. Same aiohttp, same TLS settings (TLS 1.2+, the
+default server context) as ``imagegate serve``, and the same event loop: uvloop
+when it is installed (``--loop``); no access log, no middleware.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 from aiohttp import web
+from benchmarks.loops import CHOICES, loop_factory
 
 # Same limit as imagegate's AdmissionSettings.max_body_bytes.
 _MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -98,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="msgspec",
         help="how the body is parsed (msgspec: typed decode of the uid, as cheap as it gets)",
     )
+    parser.add_argument(
+        "--loop", choices=CHOICES, default="auto", help="event loop (auto: uvloop if installed)"
+    )
     arguments = parser.parse_args(argv)
     host, _, port = arguments.listen.rpartition(":")
     if not host or not port.isdigit():
@@ -109,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ssl_context=tls_context(arguments.tls_cert, arguments.tls_key),
         access_log=None,
         print=None,
+        loop=loop_factory(arguments.loop)(),
     )
     return 0
 

@@ -1,156 +1,114 @@
-"""``make bench``: imagegate against a bare aiohttp TLS floor, same load, same run.
+"""``make bench``: imagegate against a bare aiohttp floor and a kopf webhook, same load, one run.
 
-Makes a CA and a serving certificate in a temporary directory, writes the corpus
-(``corpus.py``), starts the floor (``floor.py``) and ``imagegate serve`` as
-separate processes, and for each concurrency level runs the same closed-loop load
-(``load.py``, a process of its own) against the floor, then against imagegate.
-Server CPU time comes from ``/proc/PID/stat``, peak memory from ``VmHWM``.
+Run as ``python -m benchmarks.run`` from the repository (``--help`` lists the flags).
+It makes a CA and a serving certificate, writes the corpus (``corpus.py``), and
+measures each server in turn, one process at a time:
 
-It then checks that the numbers describe a working server: no failed or wrong
-answer, imagegate's spool drained, and the store holding exactly the deployments
-the reviews sent should have recorded. It writes ``benchmarks/results/latest.json``,
-prints a table, and exits non-zero if any check failed. Nothing leaves 127.0.0.1.
+- ``floor``: the least an aiohttp TLS webhook can do (``floor.py``);
+- ``kopf``: the enforce scenario's checks as a kopf validating webhook
+  (``peer_kopf.py``), logged in to a real kube-apiserver (``controlplane.py``);
+- ``imagegate-audit``: ``imagegate serve --require-digest audit``, recording;
+- ``imagegate-enforce``: ``--require-digest enforce`` and a policy whose rules read
+  posted scans (``enforce.py``), recording; then the soak.
+
+Each gets the same closed loops (fixed concurrency) and open loops (fixed rate) from
+``load.py``, a process of its own. The run then checks that the numbers describe
+working servers (``verify.py``), compares imagegate with the others
+(``compare.py``), evaluates the targets (``targets.py``), writes
+``benchmarks/results/latest.json``, and rewrites the results section of
+docs/benchmarks.md (``report.py``). It exits non-zero if a check failed; a missed
+target does not. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
+import json
 import os
-import platform
-import re
+import shlex
 import shutil
-import signal
-import socket
-import sqlite3
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
+from benchmarks import compare, enforce, imagegate_probe, targets, verify
+from benchmarks.controlplane import ControlPlaneError, binaries, control_plane
+from benchmarks.load import LoadReport, LoadShape
+from benchmarks.loops import CHOICES
+from benchmarks.machine import describe
+from benchmarks.procfs import busy_cores, event_loop_of, process_cpu_s, status_mib
+from benchmarks.report import markdown, update_docs
+from benchmarks.results import (
+    SCHEMA,
+    Check,
+    Mode,
+    Results,
+    Scenario,
+    ServerSummary,
+    Soak,
+)
+from benchmarks.servers import (
+    REPO_DIR,
+    Server,
+    ServerSpec,
+    floor_spec,
+    imagegate_spec,
+    kopf_spec,
+    log_tail,
+    running,
+    wait_ready,
+)
 
 from imagegate.tls import CertificatePaths, generate_certificates, write_certificates
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
+BENCH_DIR = REPO_DIR / "benchmarks"
 DEFAULT_RESULTS = BENCH_DIR / "results" / "latest.json"
-CLUSTER = "bench"
+DEFAULT_DOCS = REPO_DIR / "docs" / "benchmarks.md"
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-_READY_TIMEOUT_S = 30.0
-_SETTLE_TIMEOUT_S = 120.0
-_STOP_TIMEOUT_S = 30.0
+FLOOR, KOPF, AUDIT, ENFORCE = "floor", "kopf", "imagegate-audit", "imagegate-enforce"
+SERVERS = (FLOOR, KOPF, AUDIT, ENFORCE)
+IMAGEGATE = (AUDIT, ENFORCE)
+
 _BUSY_MACHINE_CORES = 0.25
-"""Other processes using more than this many cores during a window earn a warning."""
-
-
-class Latency(msgspec.Struct):
-    min: float
-    p50: float
-    p90: float
-    p99: float
-    max: float
-    mean: float
-
-
-class LoadReport(msgspec.Struct):
-    """The parts of ``load.py``'s report used here (see ``load.LoadReport``)."""
-
-    concurrency: int
-    measured_s: float
-    requests: int
-    requests_per_s: float
-    latency_ms: Latency | None
-    sent_total: int
-    errors: int
-    errors_by_kind: dict[str, int]
-    error_samples: list[str]
-    connections_opened: int
-    client_cpu_s: float
-    server_cpu_s: float | None
-    server_cpu_at_start_s: float | None
-    tail_requests: int
-    machine_busy_cpu_s: float
-    machine_steal_cpu_s: float
-
-
-class CorpusReview(msgspec.Struct):
-    records: list[str]
-
-
-class Corpus(msgspec.Struct):
-    reviews: list[CorpusReview]
-
-
-class Scenario(msgspec.Struct):
-    """One load run against one server, as reported."""
-
-    server: str
-    concurrency: int
-    measured_s: float
-    requests: int
-    requests_per_s: float
-    latency_ms: Latency | None
-    errors: int
-    errors_by_kind: dict[str, int]
-    connections_opened: int
-    server_cpu_s_window: float
-    """Server CPU time in the measured window."""
-    server_cpu_s_until_idle: float
-    """Server CPU time from the start of the window until it was idle again
-    (imagegate: its spool drained into the store)."""
-    server_cpu_ms_per_review: float
-    """``server_cpu_s_until_idle`` per review answered from the window's start."""
-    server_cores_busy: float
-    """Server CPU time in the window over its length: cores kept busy."""
-    client_cpu_s: float
-    other_cpu_s: float
-    """User and system CPU time of everything else on the machine during the window
-    (other processes, kernel threads such as the file system journal)."""
-    steal_cpu_s: float
-    """CPU time the hypervisor gave to other guests during the window."""
-    settle_s: float
-    """After the load stopped, until the server was idle (imagegate: spool empty)."""
-    rss_mib_after: float
-
-
-class Ratio(msgspec.Struct):
-    concurrency: int
-    throughput: float
-    """imagegate requests/s over floor requests/s."""
-    p50: float
-    p99: float
-    cpu_per_review: float
-
-
-class Check(msgspec.Struct):
-    name: str
-    ok: bool
-    detail: str
+"""Other processes using more than this many cores during a window earn a note."""
+_RSS_EVERY_S = 5.0
+_Number = TypeVar("_Number", int, float)
+_WARMUP_PASS_CONCURRENCY = 8
+_WARMUP_PASS_LIMIT_S = 30.0
+"""A pass takes a few seconds; a server this slow fails the warm-up check instead."""
 
 
 @dataclass
-class Server:
-    """A server process started by this run."""
+class _Run:
+    """What the phases of one run share, and what they find."""
 
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
+    arguments: argparse.Namespace
+    work: Path
+    tls: CertificatePaths
+    corpus: Path
+    context: ssl.SSLContext
+    scenarios: list[Scenario] = field(default_factory=list)
+    servers: list[ServerSummary] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    verification: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reviews_sent: dict[str, set[int]] = field(default_factory=dict)
+    soak: Soak | None = None
+    corpus_reviews: int = 0
+    load_event_loop: str = "unknown"
+    scan_reports: dict[str, Path] = field(default_factory=dict)
+    """The Grype report of each corpus digest, in ``scan_dir``."""
 
     @property
-    def base_url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+    def scan_dir(self) -> Path:
+        return self.work / "scans"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,17 +126,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Benchmark imagegate's /validate against a bare aiohttp TLS webhook."
+        description="Benchmark imagegate's /validate against a bare aiohttp floor and kopf."
     )
     parser.add_argument(
-        "--concurrency",
-        default="1,8,32",
-        help="comma-separated levels of requests in flight (1,8,32)",
+        "--servers",
+        default=",".join(SERVERS),
+        help=f"comma-separated subset of {','.join(SERVERS)} (all)",
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="measured s per run (10)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up s per run (2)")
-    parser.add_argument("--workloads", type=int, default=150, help="workloads in the corpus (150)")
-    parser.add_argument("--seed", type=int, default=20240521, help="corpus seed (20240521)")
+    parser.add_argument(
+        "--concurrency", default="1,8,32", help="closed loop: levels in flight (1,8,32; '' none)"
+    )
+    parser.add_argument("--duration", type=float, default=8.0, help="closed loop: measured s (8)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up s before each run (2)")
+    parser.add_argument("--rates", default="500", help="open loop: requests/s (500; '' none)")
+    parser.add_argument(
+        "--open-duration", type=float, default=10.0, help="open loop: measured s (10)"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=64, help="open loop: keep-alive connections (64)"
+    )
+    parser.add_argument(
+        "--max-outstanding",
+        type=int,
+        default=256,
+        help="open loop: unanswered requests beyond which one due is not sent (256)",
+    )
+    parser.add_argument(
+        "--soak", type=float, default=300.0, help="imagegate-enforce soak, s (300; 0 skips)"
+    )
+    parser.add_argument("--soak-rate", type=float, default=500.0, help="soak requests/s (500)")
+    parser.add_argument(
+        "--imagegate-args",
+        default="",
+        help="extra flags for both imagegate serve processes, e.g. '--heartbeat-interval 5'",
+    )
     parser.add_argument(
         "--floor-parser",
         choices=["msgspec", "json"],
@@ -186,28 +167,61 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="how the floor parses reviews (msgspec)",
     )
     parser.add_argument(
+        "--floor-loop", choices=CHOICES, default="auto", help="the floor's event loop (auto)"
+    )
+    parser.add_argument(
+        "--e2e-bin",
+        default=os.environ.get("IMAGEGATE_E2E_BIN"),
+        help="kube-apiserver and etcd for the kopf peer (env IMAGEGATE_E2E_BIN)",
+    )
+    parser.add_argument("--workloads", type=int, default=150, help="workloads in the corpus (150)")
+    parser.add_argument("--seed", type=int, default=20240521, help="corpus seed (20240521)")
+    parser.add_argument(
         "--results", type=Path, default=DEFAULT_RESULTS, help=f"JSON results ({DEFAULT_RESULTS})"
     )
     parser.add_argument(
-        "--keep-temp", action="store_true", help="keep the temporary directory (logs, store)"
+        "--docs", type=Path, default=DEFAULT_DOCS, help="page whose results section to rewrite"
+    )
+    parser.add_argument("--no-docs", action="store_true", help="leave the docs page alone")
+    parser.add_argument(
+        "--keep-temp", action="store_true", help="keep the temporary directory (logs, stores)"
     )
     arguments = parser.parse_args(argv)
-    try:
-        levels = [int(level) for level in arguments.concurrency.split(",")]
-    except ValueError:
-        parser.error(f"--concurrency {arguments.concurrency!r}: comma-separated integers")
-    if not levels or min(levels) < 1:
-        parser.error("--concurrency levels must be at least 1")
-    if arguments.duration <= 0 or arguments.warmup < 0:
-        parser.error("--duration must be positive and --warmup not negative")
-    arguments.levels = levels
+    arguments.levels = _numbers(parser, "--concurrency", arguments.concurrency, int)
+    arguments.rate_list = _numbers(parser, "--rates", arguments.rates, float)
+    chosen = [name.strip() for name in arguments.servers.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(SERVERS))
+    if unknown or not chosen:
+        parser.error(f"--servers: choose among {', '.join(SERVERS)} (got {unknown or 'none'})")
+    arguments.server_list = [name for name in SERVERS if name in chosen]
+    if min(arguments.duration, arguments.open_duration) <= 0 or arguments.warmup < 0:
+        parser.error("--duration and --open-duration must be positive, --warmup not negative")
+    if arguments.soak < 0 or arguments.soak_rate <= 0:
+        parser.error("--soak must not be negative and --soak-rate must be positive")
+    arguments.extra_imagegate_args = shlex.split(arguments.imagegate_args)
+    arguments.command_line = shlex.join(sys.argv[1:] if argv is None else list(argv))
     return arguments
+
+
+def _numbers(
+    parser: argparse.ArgumentParser, flag: str, text: str, kind: type[_Number]
+) -> list[_Number]:
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        parser.error(f"{flag} {text!r}: comma-separated numbers")
+    if any(value <= 0 for value in values):
+        parser.error(f"{flag}: every value must be positive")
+    return values
 
 
 def _run(arguments: argparse.Namespace, work: Path, started: float) -> int:
     print(
-        f"imagegate benchmark: levels {arguments.levels}, {arguments.warmup:g} s warm-up + "
-        f"{arguments.duration:g} s per run, work dir {work}"
+        f"imagegate benchmark: {', '.join(arguments.server_list)}; closed loop "
+        f"{arguments.levels or 'none'} ({arguments.warmup:g} s + {arguments.duration:g} s), "
+        f"open loop {arguments.rate_list or 'none'}/s ({arguments.warmup:g} s + "
+        f"{arguments.open_duration:g} s), soak {arguments.soak:g} s; about "
+        f"{_estimate_s(arguments) / 60:.0f} min; work dir {work}"
     )
     tls = write_certificates(
         generate_certificates(
@@ -215,115 +229,46 @@ def _run(arguments: argparse.Namespace, work: Path, started: float) -> int:
         ),
         work / "tls",
     )
-    corpus_path = work / "corpus.json"
-    corpus_summary = _write_corpus(corpus_path, seed=arguments.seed, workloads=arguments.workloads)
+    corpus = work / "corpus.json"
+    corpus_summary = _write_corpus(corpus, seed=arguments.seed, workloads=arguments.workloads)
     print(
         f"corpus: {corpus_summary['reviews']} reviews, "
         f"{corpus_summary['body_bytes']['min']}-{corpus_summary['body_bytes']['max']} bytes "
         f"(p50 {corpus_summary['body_bytes']['p50']}), "
         f"{corpus_summary['distinct_deployment_names']} deployment names"
     )
-    background = _busy_cores(1.0)
+    background = busy_cores(1.0)
     quiet = "quiet" if background <= _BUSY_MACHINE_CORES else "NOT quiet: numbers will be noisy"
     print(f"machine before start: {background:.2f} cores busy ({quiet})")
-    store_path = work / "store.db"
-    spool_path = work / "spool.db"
-    scenarios: list[Scenario] = []
-    with ExitStack() as stack:
-        floor_arguments = [str(BENCH_DIR / "floor.py"), "--parser", arguments.floor_parser]
-        floor = stack.enter_context(_server("floor", floor_arguments, tls, work))
-        imagegate_arguments = [
-            "-m",
-            "imagegate",
-            "serve",
-            "--store",
-            f"sqlite:///{store_path}",
-            "--spool",
-            str(spool_path),
-            "--no-namespace-labels",
-            "--cluster-name",
-            CLUSTER,
-            "--require-digest",
-            "enforce",
-            "--log-level",
-            "warning",
-        ]
-        imagegate = stack.enter_context(_server("imagegate", imagegate_arguments, tls, work))
-        context = ssl.create_default_context(cafile=str(tls.ca_cert))
-        _wait_ready(floor, "/healthz", context)
-        _wait_ready(imagegate, "/readyz", context)
-        for level in arguments.levels:
-            for server in (floor, imagegate):
-                scenario = _measure(
-                    server,
-                    level=level,
-                    arguments=arguments,
-                    corpus=corpus_path,
-                    ca_file=tls.ca_cert,
-                    context=context,
-                    work=work,
-                )
-                scenarios.append(scenario)
-                _print_progress(scenario)
-        metrics = _scrape_metrics(imagegate, context)
-        peak_rss = {
-            server.name: _status_mib(server.process.pid, "VmHWM") for server in (floor, imagegate)
-        }
-        for server in (imagegate, floor):
-            _stop(server)
-    log_lines = {server.name: _log_lines(server.log) for server in (floor, imagegate)}
-    imagegate_sent = max(_sent_per_imagegate_run(work), default=0)
-    checks, verification = _verify(
-        scenarios=scenarios,
-        corpus_path=corpus_path,
-        imagegate_sent=imagegate_sent,
-        store_path=store_path,
-        spool_path=spool_path,
-        metrics=metrics,
-        log_lines=log_lines,
+    run = _Run(
+        arguments=arguments,
+        work=work,
+        tls=tls,
+        corpus=corpus,
+        context=ssl.create_default_context(cafile=str(tls.ca_cert)),
+        corpus_reviews=int(corpus_summary["reviews"]),
     )
-    ratios = _ratios(scenarios)
-    ok = all(check.ok for check in checks)
-    results = {
-        "schema": 1,
-        "ok": ok,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "wall_s": round(time.monotonic() - started, 1),
-        "machine": {**_machine(work), "busy_cores_before_start": round(background, 2)},
-        "settings": {
-            "concurrency": arguments.levels,
-            "warmup_s": arguments.warmup,
-            "duration_s": arguments.duration,
-            "floor_parser": arguments.floor_parser,
-            "imagegate_flags": "--require-digest enforce --no-namespace-labels "
-            f"--cluster-name {CLUSTER} --log-level warning, sqlite store and spool in a temp dir",
-            "load_generator": "benchmarks/load.py, its own process, aiohttp client, "
-            "one keep-alive TLS connection per request in flight",
-        },
-        "corpus": corpus_summary,
-        "scenarios": msgspec.to_builtins(scenarios),
-        "ratios_imagegate_over_floor": msgspec.to_builtins(ratios),
-        "servers": {
-            "floor": {"peak_rss_mib": peak_rss["floor"]},
-            "imagegate": {"peak_rss_mib": peak_rss["imagegate"], "metrics": metrics},
-        },
-        "verification": verification,
-        "checks": msgspec.to_builtins(checks),
+    if KOPF in arguments.server_list or ENFORCE in arguments.server_list:
+        images = enforce.corpus_images(corpus)
+        run.scan_reports = enforce.write_scans(images, run.scan_dir, now=datetime.now(UTC))
+    phases: dict[str, Callable[[_Run], None]] = {
+        FLOOR: _floor,
+        KOPF: _kopf,
+        AUDIT: _imagegate_audit,
+        ENFORCE: _imagegate_enforce,
     }
-    arguments.results.parent.mkdir(parents=True, exist_ok=True)
-    arguments.results.write_bytes(msgspec.json.format(msgspec.json.encode(results)) + b"\n")
-    print()
-    print(_table(scenarios, ratios, peak_rss))
-    print()
-    for check in checks:
-        print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
-    print(f"\nresults: {arguments.results}  ({results['wall_s']} s)")
-    if not ok:
-        print(
-            "BENCHMARK FAILED: the numbers above do not describe a working server", file=sys.stderr
-        )
-        return 1
-    return 0
+    for name in arguments.server_list:
+        phases[name](run)
+    return _finish(run, corpus_summary, background, started)
+
+
+def _estimate_s(arguments: argparse.Namespace) -> float:
+    # About 2 s per run to start the load generator and let the server settle, and 10 s
+    # per server to start, prepare and verify it.
+    closed = len(arguments.levels) * (arguments.warmup + arguments.duration + 2)
+    opened = len(arguments.rate_list) * (arguments.warmup + arguments.open_duration + 2)
+    soak = arguments.soak + 10 if ENFORCE in arguments.server_list and arguments.soak else 0
+    return float(len(arguments.server_list) * (closed + opened + 10) + soak + 10)
 
 
 def _write_corpus(path: Path, *, seed: int, workloads: int) -> dict[str, Any]:
@@ -347,123 +292,214 @@ def _write_corpus(path: Path, *, seed: int, workloads: int) -> dict[str, Any]:
     return summary
 
 
-@contextmanager
-def _server(name: str, arguments: list[str], tls: CertificatePaths, work: Path) -> Iterator[Server]:
-    """Run ``python ARGUMENTS`` with TLS on a free loopback port, its stderr to a log."""
-    port = _free_port()
-    log = work / f"{name}.log"
-    listen = ["--listen", f"127.0.0.1:{port}", "--tls-cert", str(tls.tls_cert)]
-    listen += ["--tls-key", str(tls.tls_key)]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, *arguments, *listen],
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-            cwd=work,
-        )
-    server = Server(name=name, process=process, port=port, log=log)
-    try:
-        yield server
-    finally:
-        _stop(server)
+# --- the servers, one after the other ---------------------------------------------
 
 
-def _stop(server: Server) -> None:
-    process = server.process
-    if process.poll() is not None:
+def _floor(run: _Run) -> None:
+    arguments = run.arguments
+    _measure_server(run, floor_spec(parser=arguments.floor_parser, loop=arguments.floor_loop))
+
+
+def _kopf(run: _Run) -> None:
+    found = binaries(run.arguments.e2e_bin)
+    if isinstance(found, str):
+        _skip(run, KOPF, found)
         return
-    process.send_signal(signal.SIGTERM)
+    rules = run.work / "kopf-rules.json"
+    rules.write_text(json.dumps(enforce.kopf_rules(run.scan_dir)))
+    print("kopf: starting kube-apiserver and etcd for it to log in to")
     try:
-        process.wait(timeout=_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        with control_plane(found, run.work / "control-plane") as plane:
+            spec = kopf_spec(kubeconfig=plane.kubeconfig, rules=rules, tls=run.tls)
+            _measure_server(run, spec)
+    except ControlPlaneError as error:
+        # Without a cluster there is no kopf peer; the other servers can still be measured.
+        _skip(run, KOPF, f"the control plane did not start: {str(error)[:300]}")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def _skip(run: _Run, name: str, reason: str) -> None:
+    print(f"{name}: SKIPPED: {reason}")
+    run.servers.append(ServerSummary(name=name, description="", skipped=reason))
 
 
-def _wait_ready(server: Server, path: str, context: ssl.SSLContext) -> None:
-    deadline = time.monotonic() + _READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"{server.name} exited with {server.process.returncode}:\n{_tail(server.log)}"
-            )
-        try:
-            with urllib.request.urlopen(
-                f"{server.base_url}{path}", timeout=2, context=context
-            ) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        # A separate process gives no other signal that it listens and is ready.
-        time.sleep(0.1)
-    raise TimeoutError(f"{server.name} was not ready at {server.base_url}{path} in time")
-
-
-def _measure(
-    server: Server,
-    *,
-    level: int,
-    arguments: argparse.Namespace,
-    corpus: Path,
-    ca_file: Path,
-    context: ssl.SSLContext,
-    work: Path,
-) -> Scenario:
-    report_path = work / f"load-{server.name}-{level}.json"
-    budget = arguments.warmup + arguments.duration + 60
-    subprocess.run(
-        [
-            sys.executable,
-            str(BENCH_DIR / "load.py"),
-            "--url",
-            f"{server.base_url}/validate",
-            "--ca-file",
-            str(ca_file),
-            "--corpus",
-            str(corpus),
-            "--concurrency",
-            str(level),
-            "--warmup",
-            str(arguments.warmup),
-            "--duration",
-            str(arguments.duration),
-            "--server-pid",
-            str(server.process.pid),
-            "--out",
-            str(report_path),
-        ],
-        check=True,
-        timeout=budget,
+def _imagegate_audit(run: _Run) -> None:
+    spec = imagegate_spec(
+        name=AUDIT,
+        work=run.work / AUDIT,
+        require_digest="audit",
+        policies=None,
+        extra_args=run.arguments.extra_imagegate_args,
     )
+    _measure_server(run, spec)
+
+
+def _imagegate_enforce(run: _Run) -> None:
+    policies = run.work / "enforce-policy.yaml"
+    policies.write_text(enforce.policy_yaml())
+    spec = imagegate_spec(
+        name=ENFORCE,
+        work=run.work / ENFORCE,
+        require_digest="enforce",
+        policies=policies,
+        extra_args=run.arguments.extra_imagegate_args,
+    )
+    assert spec.store is not None
+    token = imagegate_probe.create_api_key(spec.store, scope="write", name="bench-ci")
+
+    def prepare(server: Server) -> None:
+        posted = enforce.post_scans(server.base_url, token, run.scan_reports, run.context)
+        print(f"  {server.name}: posted {posted} Grype reports through the evidence API")
+        _warm_up_pass(run, server)
+
+    _measure_server(run, spec, prepare=prepare, soak=run.arguments.soak > 0)
+
+
+def _warm_up_pass(run: _Run, server: Server) -> None:
+    """Every corpus review once, so that caches (policies, evidence) are warm."""
+    reviews = run.corpus_reviews
+    shape = LoadShape(
+        mode="closed",
+        warmup_s=0.0,
+        duration_s=_WARMUP_PASS_LIMIT_S,
+        concurrency=_WARMUP_PASS_CONCURRENCY,
+        max_requests=reviews,
+    )
+    started = time.monotonic()
+    report = _load(run, server, shape, label="warm-up-pass")
+    imagegate_probe.wait_spool_drained(server.base_url, run.context)
+    took = time.monotonic() - started
+    run.checks.append(
+        Check(
+            name=f"{server.name}: warm-up pass",
+            ok=report.errors == 0 and report.sent_total == reviews,
+            detail=f"{report.sent_total} of {reviews} reviews sent, {report.errors} errors "
+            f"({report.errors_by_kind}), {took:.1f} s until the spool drained",
+        )
+    )
+    print(f"  {server.name}: warm-up pass, {report.sent_total} reviews in {took:.1f} s")
+    lookups = verify.registry_lookups(server.log)
+    if lookups:
+        print(
+            f"  WARNING: {server.name} looked up registries {len(lookups)} times in the warm-up "
+            "pass (see its log): each lookup can hold an admission for --facts-timeout"
+        )
+
+
+def _measure_server(
+    run: _Run,
+    spec: ServerSpec,
+    *,
+    prepare: Callable[[Server], None] | None = None,
+    soak: bool = False,
+) -> None:
+    """Start ``spec``, run every load against it, stop it, check what it left behind."""
+    arguments = run.arguments
+    print(f"{spec.name}: starting")
+    with running(spec, tls=run.tls, work=run.work) as server:
+        wait_ready(server, run.context)
+        if prepare is not None:
+            prepare(server)
+        for level in arguments.levels:
+            shape = LoadShape(
+                mode="closed",
+                warmup_s=arguments.warmup,
+                duration_s=arguments.duration,
+                concurrency=level,
+            )
+            _scenario(run, server, shape, "closed")
+        for rate in arguments.rate_list:
+            _scenario(run, server, _open_shape(arguments, rate, arguments.open_duration), "open")
+        if soak:
+            _soak(run, server)
+        metrics = (
+            imagegate_probe.scrape_metrics(server.base_url, run.context) if server.records else {}
+        )
+        summary = ServerSummary(
+            name=spec.name,
+            description=spec.description,
+            event_loop=event_loop_of(server.pid),
+            peak_rss_mib=status_mib(server.pid, "VmHWM"),
+            command=spec.command,
+            metrics=metrics,
+        )
+    run.servers.append(summary)
+    run.checks.append(verify.log_check(spec.name, server.log))
+    if spec.store is not None and spec.spool is not None:
+        recorded = verify.RecordingServer(
+            name=spec.name,
+            store=spec.store,
+            spool=spec.spool,
+            metrics=metrics,
+            reviews_sent=run.reviews_sent.get(spec.name, set()),
+        )
+        checks, verification = verify.recording_checks(recorded, run.corpus)
+        run.checks += [*checks, verify.loopback_check(spec.name, server.log)]
+        run.verification[spec.name] = verification
+
+
+def _open_shape(arguments: argparse.Namespace, rate: float, duration: float) -> LoadShape:
+    return LoadShape(
+        mode="open",
+        warmup_s=arguments.warmup,
+        duration_s=duration,
+        rate=rate,
+        connections=arguments.connections,
+        max_outstanding=arguments.max_outstanding,
+    )
+
+
+def _soak(run: _Run, server: Server) -> None:
+    arguments = run.arguments
+    # The whole soak is measured: memory growth from its start is the point.
+    shape = replace(_open_shape(arguments, arguments.soak_rate, arguments.soak), warmup_s=0.0)
+    print(f"  {server.name}: soak at {shape.rate:g}/s for {shape.duration_s:g} s")
+    scenario, report = _scenario(run, server, shape, "soak", rss_every_s=_RSS_EVERY_S)
+    growth = targets.rss_growth(report.rss_samples)
+    run.soak = Soak(
+        scenario=scenario,
+        rss_samples=report.rss_samples,
+        rss_every_s=_RSS_EVERY_S,
+        rss_baseline_mib=growth.baseline_mib if growth else None,
+        rss_end_mib=growth.end_mib if growth else None,
+        growth_mib=growth.mib if growth else None,
+        growth_percent=growth.percent if growth else None,
+    )
+    if growth:
+        print(
+            f"  {server.name}: RSS {growth.baseline_mib:.1f} MiB after the first minute, "
+            f"{growth.end_mib:.1f} MiB at the end ({growth.mib:+.1f} MiB, {growth.percent:+.1f} %)"
+        )
+
+
+def _scenario(
+    run: _Run, server: Server, shape: LoadShape, mode: Mode, rss_every_s: float = 0.0
+) -> tuple[Scenario, LoadReport]:
+    """One load run against ``server``, until it is idle again, as a reported scenario."""
+    label = f"c{shape.concurrency}" if mode == "closed" else f"{mode}-{shape.rate:g}"
+    report = _load(run, server, shape, label=label, rss_every_s=rss_every_s)
     load_ended = time.monotonic()
-    if server.name == "imagegate":
-        _wait_spool_drained(server, context)
+    if server.records:
+        imagegate_probe.wait_spool_drained(server.base_url, run.context)
     settle_s = time.monotonic() - load_ended
-    cpu_now = _process_cpu_s(server.process.pid)
-    report = msgspec.json.decode(report_path.read_bytes(), type=LoadReport)
-    if server.process.poll() is not None:
-        raise RuntimeError(f"{server.name} died during the run:\n{_tail(server.log)}")
-    start = report.server_cpu_at_start_s or 0.0
+    cpu_now = process_cpu_s(server.pid)
     window_cpu = report.server_cpu_s or 0.0
-    until_idle = cpu_now - start
+    until_idle = cpu_now - (report.server_cpu_at_start_s or 0.0)
     answered = report.requests + report.tail_requests
-    return Scenario(
+    scenario = Scenario(
         server=server.name,
-        concurrency=level,
+        mode=mode,
+        concurrency=report.concurrency,
+        rate=report.rate,
         measured_s=report.measured_s,
         requests=report.requests,
         requests_per_s=report.requests_per_s,
         latency_ms=report.latency_ms,
+        send_lag_ms=report.send_lag_ms,
         errors=report.errors,
+        failures=verify.failures(report.errors_by_kind, open_loop=shape.mode == "open"),
         errors_by_kind=report.errors_by_kind,
+        sent_total=report.sent_total,
+        connections_limit=report.connections_limit,
         connections_opened=report.connections_opened,
         server_cpu_s_window=window_cpu,
         server_cpu_s_until_idle=round(until_idle, 3),
@@ -475,8 +511,44 @@ def _measure(
         ),
         steal_cpu_s=report.machine_steal_cpu_s,
         settle_s=round(settle_s, 3),
-        rss_mib_after=_status_mib(server.process.pid, "VmRSS"),
+        rss_mib_after=status_mib(server.pid, "VmRSS"),
     )
+    run.scenarios.append(scenario)
+    _print_progress(scenario)
+    return scenario, report
+
+
+def _load(
+    run: _Run, server: Server, shape: LoadShape, *, label: str, rss_every_s: float = 0.0
+) -> LoadReport:
+    """Run ``load.py`` against ``server`` in a process of its own; its report."""
+    report_path = run.work / f"load-{server.name}-{label}.json"
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.load",
+        "--url",
+        f"{server.base_url}/validate",
+        "--ca-file",
+        str(run.tls.ca_cert),
+        "--corpus",
+        str(run.corpus),
+        "--server-pid",
+        str(server.pid),
+        "--rss-every",
+        f"{rss_every_s:g}",
+        "--out",
+        str(report_path),
+        *shape.arguments(),
+    ]
+    budget = shape.warmup_s + shape.duration_s + shape.request_timeout_s + 60
+    subprocess.run(command, check=True, timeout=budget, cwd=REPO_DIR)
+    if server.process.poll() is not None:
+        raise RuntimeError(f"{server.name} died during the run:\n{log_tail(server.log)}")
+    report = msgspec.json.decode(report_path.read_bytes(), type=LoadReport)
+    run.reviews_sent.setdefault(server.name, set()).update(report.reviews_sent)
+    run.load_event_loop = report.event_loop
+    return report
 
 
 def _print_progress(scenario: Scenario) -> None:
@@ -486,370 +558,108 @@ def _print_progress(scenario: Scenario) -> None:
     length = scenario.measured_s or 1.0
     busy = (scenario.other_cpu_s + scenario.steal_cpu_s) / length
     note = f"  (everything else used {busy:.2f} cores)" if busy > _BUSY_MACHINE_CORES else ""
+    errors = f"{scenario.errors} {scenario.errors_by_kind}" if scenario.errors else "0"
     print(
-        f"  {scenario.server:<9} c={scenario.concurrency:<3} {scenario.requests_per_s:9.1f} req/s"
-        f"  p50 {p50} ms  p99 {p99} ms  errors {scenario.errors}{note}"
+        f"  {scenario.server:<17} {scenario.load:<7} {scenario.requests_per_s:8.1f} req/s"
+        f"  p50 {p50} ms  p99 {p99} ms  errors {errors}{note}"
     )
 
 
-def _wait_spool_drained(server: Server, context: ssl.SSLContext) -> None:
-    # The gauge is set by the recorder between batches; two empty readings in a row
-    # rule out one taken just before the last append was picked up.
-    deadline = time.monotonic() + _SETTLE_TIMEOUT_S
-    empty_readings = 0
-    while time.monotonic() < deadline:
-        depth = _scrape_metrics(server, context).get("imagegate_spool_depth")
-        empty_readings = empty_readings + 1 if depth == 0 else 0
-        if empty_readings == 2:
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"imagegate's spool did not drain within {_SETTLE_TIMEOUT_S} s")
+# --- results --------------------------------------------------------------------------
 
 
-_SAMPLE = re.compile(r"^(imagegate_[a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$")
-
-
-def _scrape_metrics(server: Server, context: ssl.SSLContext) -> dict[str, float]:
-    """imagegate's own counters, summed over labels except records_written's outcome."""
-    with urllib.request.urlopen(f"{server.base_url}/metrics", timeout=5, context=context) as page:
-        text = page.read().decode()
-    values: dict[str, float] = {}
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if match is None or match.group(1).endswith("_created"):
-            continue
-        name, labels, value = match.group(1), match.group(2) or "", float(match.group(3))
-        if name.endswith(("_bucket", "_sum", "_count")):
-            continue
-        if name == "imagegate_records_written_total":
-            name = f"{name}{labels}"
-        elif name == "imagegate_admission_requests_total":
-            decision = re.search(r'decision="([a-z]+)"', labels)
-            name = f"{name}{{decision={decision.group(1) if decision else '?'}}}"
-        values[name] = values.get(name, 0.0) + value
-    return values
-
-
-def _sent_per_imagegate_run(work: Path) -> Iterator[int]:
-    for path in sorted(work.glob("load-imagegate-*.json")):
-        yield msgspec.json.decode(path.read_bytes(), type=LoadReport).sent_total
-
-
-def _verify(
-    *,
-    scenarios: list[Scenario],
-    corpus_path: Path,
-    imagegate_sent: int,
-    store_path: Path,
-    spool_path: Path,
-    metrics: dict[str, float],
-    log_lines: dict[str, list[str]],
-) -> tuple[list[Check], dict[str, Any]]:
-    checks: list[Check] = []
-    errors = {f"{s.server} c={s.concurrency}": s.errors for s in scenarios if s.errors}
-    checks.append(
-        Check(
-            name="every answer correct",
-            ok=not errors,
-            detail="no failed, refused or wrong answer" if not errors else f"errors: {errors}",
-        )
+def _finish(run: _Run, corpus_summary: dict[str, Any], background: float, started: float) -> int:
+    arguments = run.arguments
+    checks = [*verify.answer_checks(run.scenarios), *run.checks]
+    measured = [name for name in IMAGEGATE if name in arguments.server_list]
+    ratios = compare.ratios(run.scenarios, servers=measured, baselines=(FLOOR, KOPF))
+    skipped = {server.name: server.skipped for server in run.servers if server.skipped}
+    for name in (FLOOR, KOPF):
+        if name not in arguments.server_list:
+            skipped[name] = "not chosen (--servers)"
+    found_targets = targets.evaluate(
+        scenarios=run.scenarios, ratios=ratios, soak=run.soak, servers=measured, skipped=skipped
     )
-    reused = all(s.connections_opened == s.concurrency for s in scenarios)
-    checks.append(
-        Check(
-            name="keep-alive",
-            ok=reused,
-            detail="one connection per request in flight in every run"
-            if reused
-            else str({f"{s.server} c={s.concurrency}": s.connections_opened for s in scenarios}),
-        )
-    )
-    reviews = msgspec.json.decode(corpus_path.read_bytes(), type=Corpus).reviews
-    # Every run walks the corpus from its start, so the reviews sent are a prefix of it.
-    sent = reviews[: min(imagegate_sent, len(reviews))]
-    expected = {name for review in sent for name in review.records}
-    active = _deployments(store_path, history=False)
-    history = _deployments(store_path, history=True)
-    recorded = {str(record["deployment_name"]) for record in active}
-    environments = {str(record["environment"]) for record in active}
-    checks.append(
-        Check(
-            name="deployments recorded",
-            ok=bool(recorded) and recorded == expected and environments == {CLUSTER},
-            detail=f"{len(recorded)} deployed records in environment {CLUSTER!r}, "
-            f"{len(expected)} expected from the {len(sent)} distinct reviews sent"
-            + (
-                ""
-                if recorded == expected
-                else f"; missing {sorted(expected - recorded)[:3]}, "
-                f"unexpected {sorted(recorded - expected)[:3]}"
-            ),
-        )
-    )
-    created = metrics.get('imagegate_records_written_total{outcome="created"}', 0.0)
-    superseded = metrics.get('imagegate_records_written_total{outcome="superseded"}', 0.0)
-    refreshed = metrics.get('imagegate_records_written_total{outcome="refreshed"}', 0.0)
-    checks.append(
-        Check(
-            name="history consistent",
-            ok=len(history) == created + superseded and created == len(recorded),
-            detail=f"{len(history)} records in all = {created:g} created + {superseded:g} "
-            f"superseded; {refreshed:g} heartbeats refreshed last_seen",
-        )
-    )
-    spooled, parked = _spool_left(spool_path)
-    checks.append(
-        Check(
-            name="spool drained",
-            ok=spooled == 0 and parked == 0,
-            detail=f"{spooled} waiting, {parked} parked (refused by the store)",
-        )
-    )
-    denied = metrics.get("imagegate_admission_requests_total{decision=deny}", 0.0)
-    slow = metrics.get("imagegate_spool_slow_appends_total", 0.0)
-    unrecorded = metrics.get("imagegate_unrecorded_images_total", 0.0)
-    checks.append(
-        Check(
-            name="imagegate metrics",
-            ok=denied == 0 and unrecorded == 0,
-            detail=f"{denied:g} denied, {unrecorded:g} unrecorded images, "
-            f"{slow:g} answers sent before their spool append was durable",
-        )
-    )
-    # imagegate runs at --log-level warning and the floor logs nothing: any line but
-    # a structured warning (e.g. a slow spool append) is an error or a traceback.
-    serious = [
-        f"{name}: {line}"
-        for name, lines in log_lines.items()
-        for line in lines
-        if '"level": "warning"' not in line
-    ]
-    warnings = sum(len(lines) for lines in log_lines.values()) - len(serious)
-    checks.append(
-        Check(
-            name="server logs",
-            ok=not serious,
-            detail=f"{len(serious)} error lines, {warnings} warnings"
-            + (f"; first: {serious[0][:200]}" if serious else ""),
-        )
-    )
-    verification = {
-        "reviews_sent_distinct": len(sent),
-        "expected_deployment_names": len(expected),
-        "deployed_records": len(recorded),
-        "records_in_history": len(history),
-        "records_created": created,
-        "records_superseded": superseded,
-        "records_refreshed": refreshed,
-        "spooled_left": spooled,
-        "parked": parked,
-        "spool_slow_appends": slow,
-        "log_lines": {name: len(lines) for name, lines in log_lines.items()},
+    loops = {s.name: s.event_loop for s in run.servers if s.event_loop}
+    machine = {
+        **describe(run.work),
+        "busy_cores_before_start": round(background, 2),
+        "event_loops": loops,
+        "load_event_loop": run.load_event_loop,
     }
-    return checks, verification
-
-
-def _deployments(store_path: Path, *, history: bool) -> list[dict[str, Any]]:
-    command = [
-        sys.executable,
-        "-m",
-        "imagegate",
-        "--store",
-        f"sqlite:///{store_path}",
-        "deployment",
-        "list",
-        "--env",
-        CLUSTER,
-        "-o",
-        "json",
-    ]
-    if history:
-        command.append("--history")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("IMAGEGATE_")}
-    completed = subprocess.run(
-        command, capture_output=True, check=True, timeout=120, env=environment
+    results = Results(
+        schema=SCHEMA,
+        ok=all(check.ok for check in checks),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        wall_s=round(time.monotonic() - started, 1),
+        machine=machine,
+        settings=_settings(arguments),
+        corpus=corpus_summary,
+        servers=run.servers,
+        scenarios=run.scenarios,
+        soak=run.soak,
+        ratios=ratios,
+        targets=found_targets,
+        checks=checks,
+        verification=run.verification,
     )
-    records: list[dict[str, Any]] = msgspec.json.decode(completed.stdout)
-    return records
-
-
-def _spool_left(spool_path: Path) -> tuple[int, int]:
-    connection = sqlite3.connect(f"file:{spool_path}?mode=ro", uri=True)
-    try:
-        spooled = connection.execute("SELECT count(*) FROM spooled").fetchone()[0]
-        parked = connection.execute("SELECT count(*) FROM parked").fetchone()[0]
-    finally:
-        connection.close()
-    return int(spooled), int(parked)
-
-
-def _log_lines(log: Path) -> list[str]:
-    return [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-
-
-def _ratios(scenarios: list[Scenario]) -> list[Ratio]:
-    by_key = {(s.server, s.concurrency): s for s in scenarios}
-    ratios = []
-    for (server, level), imagegate in by_key.items():
-        floor = by_key.get(("floor", level))
-        if server != "imagegate" or floor is None:
-            continue
-        if imagegate.latency_ms is None or floor.latency_ms is None or not floor.requests_per_s:
-            continue
-        ratios.append(
-            Ratio(
-                concurrency=level,
-                throughput=round(imagegate.requests_per_s / floor.requests_per_s, 3),
-                p50=round(imagegate.latency_ms.p50 / floor.latency_ms.p50, 2),
-                p99=round(imagegate.latency_ms.p99 / floor.latency_ms.p99, 2),
-                cpu_per_review=round(
-                    imagegate.server_cpu_ms_per_review / floor.server_cpu_ms_per_review, 2
-                )
-                if floor.server_cpu_ms_per_review
-                else 0.0,
-            )
+    arguments.results.parent.mkdir(parents=True, exist_ok=True)
+    arguments.results.write_bytes(msgspec.json.format(msgspec.json.encode(results)) + b"\n")
+    section = markdown(results)
+    print()
+    print(section)
+    if len(set(loops.values())) > 1:
+        print(f"\nNOTE: the servers ran on different event loops: {loops}")
+    if not arguments.no_docs:
+        if update_docs(arguments.docs, section):
+            print(f"\nrewrote the results section of {arguments.docs}")
+        else:
+            print(f"\n{arguments.docs} has no results markers; left alone")
+    print(f"\nresults: {arguments.results}  ({results.wall_s} s)")
+    if not results.ok:
+        print(
+            "BENCHMARK FAILED: the numbers above do not describe working servers", file=sys.stderr
         )
-    return ratios
-
-
-def _table(scenarios: list[Scenario], ratios: list[Ratio], peak_rss: dict[str, float]) -> str:
-    """Markdown tables, in the form docs/benchmarks.md shows them."""
-    lines = [
-        "| server | c | req/s | p50 ms | p90 ms | p99 ms | max ms | errors "
-        "| server CPU s / 1000 reviews | server cores | load generator cores "
-        "| everything else, cores | RSS after run, MiB | drain after load, s |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for s in scenarios:
-        latency = s.latency_ms
-        cells = (
-            [f"{latency.p50:.2f}", f"{latency.p90:.2f}", f"{latency.p99:.2f}", f"{latency.max:.1f}"]
-            if latency
-            else ["-"] * 4
-        )
-        length = s.measured_s or 1.0
-        other = (s.other_cpu_s + s.steal_cpu_s) / length
-        drain = f"{s.settle_s:.2f}" if s.server == "imagegate" else "-"
-        lines.append(
-            f"| {s.server} | {s.concurrency} | {s.requests_per_s:.0f} | {' | '.join(cells)} "
-            f"| {s.errors} | {s.server_cpu_ms_per_review:.2f} | {s.server_cores_busy:.2f} "
-            f"| {s.client_cpu_s / length:.2f} | {other:.2f} | {s.rss_mib_after:.1f} | {drain} |"
-        )
-    lines += [
-        "",
-        "| c | throughput imagegate/floor | p50 imagegate/floor | p99 imagegate/floor "
-        "| server CPU per review imagegate/floor |",
-        "|--:|--:|--:|--:|--:|",
-    ]
-    lines += [
-        f"| {r.concurrency} | {r.throughput:.2f} | {r.p50:.1f}x | {r.p99:.1f}x "
-        f"| {r.cpu_per_review:.1f}x |"
-        for r in ratios
-    ]
-    lines += [
-        "",
-        "peak RSS: " + ", ".join(f"{name} {mib:.1f} MiB" for name, mib in peak_rss.items()),
-    ]
-    return "\n".join(lines)
-
-
-def _machine(work: Path) -> dict[str, Any]:
-    return {
-        "cpu_model": _cpu_model(),
-        "logical_cpus": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "memory_gib": round(_meminfo_kib("MemTotal") / 1024 / 1024, 1),
-        "kernel": platform.release(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "aiohttp": importlib.metadata.version("aiohttp"),
-        "msgspec": importlib.metadata.version("msgspec"),
-        "openssl": ssl.OPENSSL_VERSION,
-        "event_loop": "asyncio (default, no uvloop)",
-        "imagegate_revision": _git_revision(),
-        "temp_filesystem": _filesystem(work),
-    }
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def _meminfo_kib(field: str) -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
+        return 1
     return 0
 
 
-def _git_revision() -> str:
-    try:
-        revision = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=REPO_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{revision}+dirty" if dirty else revision
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_DIR)) if resolved.is_relative_to(REPO_DIR) else str(path)
 
 
-def _filesystem(path: Path) -> str:
-    # The spool fsyncs every admission batch, so where the temp dir lives matters.
-    best = ("", "unknown", "unknown")
-    for line in Path("/proc/mounts").read_text().splitlines():
-        device, mount_point, fs_type, *_ = line.split()
-        inside = str(path).startswith(mount_point.rstrip("/") + "/") or str(path) == mount_point
-        if inside and len(mount_point) > len(best[0]):
-            best = (mount_point, fs_type, device)
-    return f"{best[1]} on {best[2]} (mounted at {best[0]})"
-
-
-def _busy_cores(seconds: float) -> float:
-    """Cores kept busy (user, system or stolen) on the whole machine over ``seconds``."""
-
-    def busy() -> float:
-        with open("/proc/stat", "rb") as stat:
-            ticks = [int(value) for value in stat.readline().split()[1:9]]
-        return (ticks[0] + ticks[1] + ticks[2] + ticks[7]) / _CLOCK_TICKS
-
-    before = busy()
-    time.sleep(seconds)
-    return (busy() - before) / seconds
-
-
-def _process_cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", "rb") as stat:
-        text = stat.read()
-    fields = text[text.rindex(b")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-
-
-def _status_mib(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
-def _tail(log: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+def _settings(arguments: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "arguments": arguments.command_line,
+        "results": _shown(arguments.results),
+        "servers": arguments.server_list,
+        "concurrency": arguments.levels,
+        "warmup_s": arguments.warmup,
+        "closed_duration_s": arguments.duration,
+        "rates": arguments.rate_list,
+        "open_duration_s": arguments.open_duration,
+        "connections": arguments.connections,
+        "max_outstanding": arguments.max_outstanding,
+        "soak_s": arguments.soak,
+        "soak_rate": arguments.soak_rate,
+        "soak_rss_every_s": _RSS_EVERY_S,
+        "imagegate_args": arguments.extra_imagegate_args,
+        "floor_parser": arguments.floor_parser,
+        "floor_loop": arguments.floor_loop,
+        "tls": "TLS 1.2+ (Python's default server context), ECDSA P-256 serving certificate "
+        "from imagegate.tls, HTTP/1.1 keep-alive",
+        "load_generator": "python -m benchmarks.load, its own process, aiohttp client",
+        "enforce_policy": enforce.policy_yaml(),
+        "targets": {
+            "throughput_over_kopf": targets.THROUGHPUT_OVER_KOPF,
+            "throughput_over_floor": targets.THROUGHPUT_OVER_FLOOR,
+            "p99_limit_ms": targets.P99_LIMIT_MS,
+            "rss_growth_limit_mib": targets.RSS_GROWTH_LIMIT_MIB,
+            "rss_growth_limit_percent": targets.RSS_GROWTH_LIMIT_PERCENT,
+        },
+    }
 
 
 if __name__ == "__main__":
