@@ -13,7 +13,14 @@ from typing import Protocol, TypeVar, runtime_checkable
 import structlog
 
 from imagegate.admission._decide import ContainerFacts
-from imagegate.facts import Credentials, Evidence, FactsCache, ImageFacts, ScanReport
+from imagegate.facts import (
+    CachedEvidence,
+    Credentials,
+    Evidence,
+    FactsCache,
+    ImageFacts,
+    ScanReport,
+)
 from imagegate.policy import Deployed, Need, Unavailable
 from imagegate.tracking import DeploymentQuery, ImageReference, Platform, Tracker
 from imagegate.workloads import ContainerImage
@@ -104,6 +111,9 @@ class FactsGatherer:
         ``pull_secrets`` are the pod's imagePullSecrets in ``namespace``."""
         if not needs:
             return {}
+        cached = self._cached_evidence(containers, needs)
+        if cached is not None:
+            return cached
         credentials = await self._pod_credentials(namespace, pull_secrets)
         gathered = await asyncio.gather(
             *(
@@ -116,6 +126,25 @@ class FactsGatherer:
         return {
             container.name: facts for container, facts in zip(containers, gathered, strict=True)
         }
+
+    def _cached_evidence(
+        self, containers: Sequence[ContainerImage], needs: frozenset[Need]
+    ) -> dict[str, ContainerFacts] | None:
+        """The facts without a task or a wait, when evidence is all that is needed and
+        the cache holds every digest's (most admissions under scan policies); else None."""
+        if needs != {Need.EVIDENCE} or not isinstance(self._evidence, CachedEvidence):
+            return None
+        facts: dict[str, ContainerFacts] = {}
+        for container in containers:
+            reference = container.reference
+            if reference is None:
+                facts[container.name] = ContainerFacts()
+                continue
+            evidence = self._evidence.cached(reference.digest) if reference.digest else None
+            if evidence is None:
+                return None
+            facts[container.name] = ContainerFacts(evidence=evidence)
+        return facts
 
     async def _one(
         self,

@@ -38,11 +38,18 @@ class CachedEvidence:
         self._writes = 0
         """Writes through this cache so far (to keep a read that raced one out)."""
 
+    def cached(self, digest: str) -> Evidence | None:
+        """The digest's evidence if the cache holds a fresh read of it; else None."""
+        entry = self._entries.get(digest)
+        if entry is not None and self._clock() - entry[0] < self._ttl_s:
+            return entry[1]
+        return None
+
     async def evidence(self, digest: str) -> Evidence:
         """The digest's evidence, from the cache when read less than ``ttl_s`` ago."""
-        cached = self._entries.get(digest)
-        if cached is not None and self._clock() - cached[0] < self._ttl_s:
-            return cached[1]
+        cached = self.cached(digest)
+        if cached is not None:
+            return cached
         writes = self._writes
         read_at = self._clock()
         evidence = await self._reads.run(digest, lambda: self._store.evidence(digest))
