@@ -41,8 +41,9 @@ class AdmissionSettings:
     """A docker config JSON (the ``.dockerconfigjson`` of a pull Secret) with credentials
     for private registries."""
     evidence_cache_ttl_s: float = 5.0
-    """How long evidence read for admissions is reused; evidence posted to another
-    replica counts here within this long (posted to this one: at once)."""
+    """How long evidence read for admissions is reused as it is (and as long again while
+    it is read anew in the background): evidence posted to another replica counts here
+    within twice this; posted to this one, at once."""
     spool_path: Path = Path("imagegate-spool.db")
     """Local file where admitted deployments wait until the store takes them."""
     spool_bound_s: float = 0.25

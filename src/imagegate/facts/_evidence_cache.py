@@ -2,21 +2,28 @@
 
 Every admission under a scan policy reads each container's evidence by digest, and
 the pods of a rollout share their few digests: reading the database for each would
-put the store on the admission path. Entries live ``ttl_s``; a write through this
-cache drops the digest's entry at once, so evidence posted to this server counts
-for its next admission. Evidence posted to another replica counts here within
-``ttl_s``.
+put the store (and the recorder's writes queued before the read) on the admission
+path. A read is fresh for ``ttl_s``; for another ``ttl_s`` it is still answered
+while a new read runs in the background, so an image admitted steadily never waits
+for the store. A write through this cache drops the digest's entry at once:
+evidence posted to this server counts for its next admission; posted to another
+replica, it counts here within ``2 * ttl_s``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+import structlog
+
 from imagegate.facts._cache import Lru, SingleFlight
 from imagegate.facts._evidence_store import EvidenceStore
 from imagegate.facts._model import Evidence, Provenance, ScanReport
+
+log = structlog.get_logger("imagegate.facts")
 
 
 class CachedEvidence:
@@ -37,27 +44,35 @@ class CachedEvidence:
         self._reads: SingleFlight[str, Evidence] = SingleFlight("imagegate-evidence-read")
         self._writes = 0
         """Writes through this cache so far (to keep a read that raced one out)."""
+        self._refreshing: dict[str, asyncio.Task[Evidence]] = {}
 
     def cached(self, digest: str) -> Evidence | None:
-        """The digest's evidence if the cache holds a fresh read of it; else None."""
+        """The digest's evidence if read less than ``ttl_s`` ago, or less than twice that
+        (then a new read starts in the background); else None."""
         entry = self._entries.get(digest)
-        if entry is not None and self._clock() - entry[0] < self._ttl_s:
-            return entry[1]
-        return None
+        if entry is None:
+            return None
+        age = self._clock() - entry[0]
+        if age >= 2 * self._ttl_s:
+            return None
+        if age >= self._ttl_s and digest not in self._refreshing:
+            refresh = asyncio.get_running_loop().create_task(
+                self._read(digest), name=f"imagegate-evidence-refresh {digest}"
+            )
+            self._refreshing[digest] = refresh
+            refresh.add_done_callback(lambda task: self._refreshed(digest, task))
+        return entry[1]
 
     async def evidence(self, digest: str) -> Evidence:
-        """The digest's evidence, from the cache when read less than ``ttl_s`` ago."""
+        """The digest's evidence, from the cache when it holds a recent read."""
         cached = self.cached(digest)
         if cached is not None:
             return cached
-        writes = self._writes
-        read_at = self._clock()
-        evidence = await self._reads.run(digest, lambda: self._store.evidence(digest))
-        # A write that came in while reading may not be in what was read: do not keep
-        # it (any write will do; they are rare, and a counter needs no memory per digest).
-        if self._writes == writes:
-            self._entries.put(digest, (read_at, evidence))
-        return evidence
+        return await self._read(digest)
+
+    async def settled(self) -> None:
+        """Return once the background reads started so far have finished."""
+        await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
 
     async def add_scan(self, report: ScanReport, *, now: datetime) -> None:
         """Keep ``report`` (in the store), and forget the cached evidence of its digest."""
@@ -83,6 +98,23 @@ class CachedEvidence:
             await self._store.set_provenance(digest, provenance, labels, now=now)
         finally:
             self._forget(digest)
+
+    async def _read(self, digest: str) -> Evidence:
+        writes = self._writes
+        read_at = self._clock()
+        evidence = await self._reads.run(digest, lambda: self._store.evidence(digest))
+        # A write that came in while reading may not be in what was read: do not keep
+        # it (any write will do; they are rare, and a counter needs no memory per digest).
+        if self._writes == writes:
+            self._entries.put(digest, (read_at, evidence))
+        return evidence
+
+    def _refreshed(self, digest: str, task: asyncio.Task[Evidence]) -> None:
+        self._refreshing.pop(digest, None)
+        if not task.cancelled() and task.exception() is not None:
+            # The stale entry stays until it is too old; then admissions read (and say
+            # why the evidence is unavailable) themselves.
+            log.warning("evidence_refresh_failed", digest=digest, error=str(task.exception()))
 
     def _forget(self, digest: str) -> None:
         self._writes += 1

@@ -153,11 +153,12 @@ async def _certificates_context(app: web.Application) -> AsyncIterator[None]:
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = await open_store(settings.store_url)
+    # Admissions and the evidence API share one cache, so evidence posted here counts
+    # for the next admission.
+    evidence = CachedEvidence(store, ttl_s=settings.admission.evidence_cache_ttl_s)
     try:
         app[STORE] = store
-        # Admissions and the evidence API share one cache, so evidence posted here
-        # counts for the next admission.
-        app[EVIDENCE_STORE] = CachedEvidence(store, ttl_s=settings.admission.evidence_cache_ttl_s)
+        app[EVIDENCE_STORE] = evidence
         tracker = Tracker(store, settings=settings.tracker)
         await _ensure_environment(tracker, settings.admission.cluster)
         app[TRACKER] = tracker
@@ -165,6 +166,7 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
         app[READINESS].mark("store")
         yield
     finally:
+        await evidence.settled()
         await store.close()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from imagegate.facts import CachedEvidence, Provenance
+from imagegate.facts import CachedEvidence, Evidence, Provenance
 from support.evidence import DIGEST, NOW, DictEvidence, scan
 
 TTL = 5.0
@@ -26,7 +26,7 @@ def cached(store: DictEvidence, clock: Clock) -> CachedEvidence:
     return CachedEvidence(store, ttl_s=TTL, clock=clock)
 
 
-async def test_a_read_is_reused_until_it_is_ttl_old() -> None:
+async def test_a_read_is_reused_for_ttl_then_refreshed_in_the_background() -> None:
     store, clock = DictEvidence(), Clock()
     evidence = cached(store, clock)
     store.scans[DIGEST] = scan()
@@ -34,8 +34,26 @@ async def test_a_read_is_reused_until_it_is_ttl_old() -> None:
     clock.now += TTL - 0.1
     await evidence.evidence(DIGEST)
     assert store.reads == 1
+    # Stale: answered at once from the cache, while one new read runs behind it.
     clock.now += 0.1
+    store.scans[DIGEST] = scan("trivy 0.53.0")
+    store.gate = asyncio.Event()
+    assert evidence.cached(DIGEST) == Evidence(scan=scan())
+    assert evidence.cached(DIGEST) == Evidence(scan=scan())
+    store.gate.set()
+    await evidence.settled()
+    assert store.reads == 2
+    assert evidence.cached(DIGEST) == Evidence(scan=scan("trivy 0.53.0"))
+
+
+async def test_a_read_twice_ttl_old_is_not_used() -> None:
+    store, clock = DictEvidence(), Clock()
+    evidence = cached(store, clock)
     await evidence.evidence(DIGEST)
+    clock.now += 2 * TTL
+    assert evidence.cached(DIGEST) is None
+    store.scans[DIGEST] = scan()
+    assert (await evidence.evidence(DIGEST)).scan == scan()
     assert store.reads == 2
 
 
