@@ -44,3 +44,4 @@ def test_serve_logs_json_lines(tmp_path: Path) -> None:
     assert first["level"] == "info"
     assert first["timestamp"].endswith("Z")
     assert first["url"].startswith("http://127.0.0.1:")
+    assert first["event_loop"] == "uvloop", "installed with imagegate, and chosen by default"
