@@ -296,6 +296,8 @@ def test_optional_objects(helm: Path, tmp_path: Path) -> None:
     "values",
     [
         {"requireDigest": "maybe"},
+        {"heartbeatInterval": -1},
+        {"heartbeatInterval": "10s"},
         {"replicaCount": 0},
         {"store": {"type": "mysql"}},
         {"certificates": {"mode": "letsencrypt"}},
@@ -321,6 +323,7 @@ def test_rendered_arguments_are_what_imagegate_serve_accepts(
         "logicalEnvironment": {"namespaces": {"shop": "staging"}},
         "namespaceLabels": False,
         "requireDigest": "audit",
+        "heartbeatInterval": 2.5,
         "logLevel": "debug",
     }
     args = container(render(helm, tmp_path, values))["args"]
@@ -341,4 +344,5 @@ def test_rendered_arguments_are_what_imagegate_serve_accepts(
     assert parsed.insecure_registry == ["reg:5000"]
     assert parsed.no_namespace_labels is True
     assert parsed.require_digest == "audit"
+    assert parsed.heartbeat_interval == 2.5
     assert parsed.log_level == "debug"
