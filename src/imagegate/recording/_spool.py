@@ -8,10 +8,9 @@ next one, so one fsync serves many concurrent admissions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import TypeVar
 
 import msgspec
 
+from imagegate._sqlite import write_transaction
 from imagegate.tracking import (
     Artifact,
     DeploymentKey,
@@ -142,7 +142,7 @@ class Spool:
             # one fsync fewer per batch the recorder writes.
             connection.execute("PRAGMA synchronous = NORMAL")
             try:
-                with _transaction(connection):
+                with write_transaction(connection):
                     connection.execute("DELETE FROM spooled WHERE sequence <= ?", (up_to,))
             finally:
                 connection.execute("PRAGMA synchronous = FULL")
@@ -153,7 +153,7 @@ class Spool:
         """Move a refused request out of the queue into the parked table."""
 
         def move(connection: sqlite3.Connection) -> None:
-            with _transaction(connection):
+            with write_transaction(connection):
                 connection.execute(
                     "INSERT OR REPLACE INTO parked (sequence, request, error_code, error, "
                     "parked_at) SELECT sequence, request, ?, ?, ? FROM spooled WHERE sequence = ?",
@@ -223,7 +223,7 @@ def _open(path: Path) -> tuple[sqlite3.Connection, str]:
     connection.execute("PRAGMA journal_mode = WAL")
     # FULL: an admission answered "allowed" must survive a power loss, not only a crash.
     connection.execute("PRAGMA synchronous = FULL")
-    with _transaction(connection):
+    with write_transaction(connection):
         for statement in _SCHEMA:
             connection.execute(statement)
         row = connection.execute("SELECT source FROM spool_identity").fetchone()
@@ -235,23 +235,9 @@ def _open(path: Path) -> tuple[sqlite3.Connection, str]:
     return connection, source
 
 
-@contextlib.contextmanager
-def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
-    # The connection is in autocommit mode (isolation_level=None), where ``with
-    # connection`` opens no transaction: each statement would commit, and fsync, on
-    # its own. IMMEDIATE takes the write lock up front, so a batch is one commit.
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-
-
 def _insert(connection: sqlite3.Connection, rows: list[bytes]) -> None:
     stamp = _now_text()
-    with _transaction(connection):
+    with write_transaction(connection):
         connection.executemany(
             "INSERT INTO spooled (request, spooled_at) VALUES (?, ?)",
             [(row, stamp) for row in rows],

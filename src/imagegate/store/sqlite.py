@@ -14,12 +14,12 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from imagegate._sqlite import write_transaction
 from imagegate.auth import ApiKey, Scope
 from imagegate.facts import (
     Evidence,
@@ -149,7 +149,7 @@ class SqliteStore:
     ) -> Environment:
         def create(connection: sqlite3.Connection) -> Environment:
             try:
-                with _write_transaction(connection):
+                with write_transaction(connection):
                     connection.execute(
                         "INSERT INTO environments (name, description, created_at) VALUES (?, ?, ?)",
                         (name, description, format_timestamp(now)),
@@ -179,7 +179,7 @@ class SqliteStore:
 
     async def add_api_key(self, key: ApiKey) -> None:
         def add(connection: sqlite3.Connection) -> None:
-            with _write_transaction(connection):
+            with write_transaction(connection):
                 connection.execute(
                     "INSERT INTO api_keys (key_id, name, secret_hash, scopes, created_at) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -212,7 +212,7 @@ class SqliteStore:
 
     async def revoke_api_key(self, key_id: str, *, now: datetime) -> bool:
         def revoke(connection: sqlite3.Connection) -> bool:
-            with _write_transaction(connection):
+            with write_transaction(connection):
                 cursor = connection.execute(
                     "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                     (format_timestamp(now), key_id),
@@ -233,7 +233,7 @@ class SqliteStore:
         )
 
         def add(connection: sqlite3.Connection) -> None:
-            with _write_transaction(connection):
+            with write_transaction(connection):
                 connection.execute(
                     "INSERT INTO scan_reports (digest, scanner, scanned_at, received_at, "
                     "vulnerabilities) VALUES (?, ?, ?, ?, ?)",
@@ -263,7 +263,7 @@ class SqliteStore:
         )
 
         def upsert(connection: sqlite3.Connection) -> None:
-            with _write_transaction(connection):
+            with write_transaction(connection):
                 connection.execute(
                     "INSERT INTO provenance_evidence (digest, builder_id, source_repository, "
                     '"commit", labels, updated_at) VALUES (?, ?, ?, ?, ?, ?) '
@@ -312,17 +312,6 @@ def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     return connection
 
 
-@contextmanager
-def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-
-
 def _schema_version(connection: sqlite3.Connection) -> int:
     row = connection.execute("PRAGMA user_version").fetchone()
     return int(row[0])
@@ -331,7 +320,7 @@ def _schema_version(connection: sqlite3.Connection) -> int:
 def _migrate(connection: sqlite3.Connection) -> None:
     for version, script in enumerate(MIGRATIONS, start=1):
         # Re-check under the write lock: another process may have migrated meanwhile.
-        with _write_transaction(connection):
+        with write_transaction(connection):
             if _schema_version(connection) >= version:
                 continue
             for statement in _statements(script):
@@ -358,7 +347,7 @@ def _record(
     now: datetime,
     create_environment: bool,
 ) -> RecordResult:
-    with _write_transaction(connection):
+    with write_transaction(connection):
         return _apply(connection, request, now, create_environment)
 
 
@@ -370,7 +359,7 @@ def _record_queued(
     create_environment: bool,
 ) -> list[QueuedResult]:
     results: list[QueuedResult] = []
-    with _write_transaction(connection):
+    with write_transaction(connection):
         applied_up_to = _queue_position(connection, source)
         for item in items:
             if item.sequence <= applied_up_to:
