@@ -7,7 +7,6 @@ API server stores and admits objects, which is all an admission webhook needs.
 from __future__ import annotations
 
 import os
-import signal
 import ssl
 import subprocess
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from e2e.pki import ClusterPki
-from support.processes import free_port
+from support.processes import free_port, stop_process
 
 _START_TIMEOUT_S = 90.0
 
@@ -52,15 +51,8 @@ class ManagedProcess:
             log.close()
 
     def stop(self, timeout_s: float = 20.0) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout_s=timeout_s)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

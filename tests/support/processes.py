@@ -53,6 +53,18 @@ def run_cli(
     return Completed(completed.returncode, completed.stdout, completed.stderr)
 
 
+def stop_process(process: subprocess.Popen[Any], *, timeout_s: float) -> None:
+    """SIGTERM, as Kubernetes stops a pod; SIGKILL if it has not exited in ``timeout_s``."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     """A TCP port that was free a moment ago on loopback."""
     with socket.socket() as probe:
@@ -100,12 +112,7 @@ def server_process(
         _wait_until_healthy(url, process)
         yield url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout_s=20)
         if process.stderr is not None:
             process.stderr.close()
 
