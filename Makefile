@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check clean bench bench-stores e2e-tools e2e kind-up kind-e2e
+.PHONY: install run test lint format check clean bench bench-stores e2e-tools e2e cluster-tools cluster-images cluster-e2e kind-up kind-e2e
 
 install: $(STAMP) ## create .venv and install imagegate with its development tools
 
@@ -57,6 +57,20 @@ e2e-tools: ## build (once; cached outside the repo) kube-apiserver, etcd, kubect
 e2e: install ## the end-to-end suite on a local kube-apiserver + etcd (builds them if needed)
 	IMAGEGATE_E2E_BIN="$$(hack/e2e-tools.sh | tail -1)" IMAGEGATE_E2E_REQUIRED=1 \
 		$(BIN)/pytest tests/e2e
+
+# --- end-to-end tests on a cluster with a real node ----------------------------------
+# Needs root: the harness runs containerd, kubelet and the rest in a network namespace
+# of its own (tests/cluster, docs/testing.md).
+
+cluster-tools: ## build (once; cached outside the repo) the node's binaries; installs Debian's packages
+	hack/cluster-tools.sh
+
+cluster-images: ## build the images the node runs (imagegate from the Dockerfile) with buildah
+	hack/cluster-images.sh "$$(hack/cluster-tools.sh | tail -1)"
+
+cluster-e2e: install ## the node suite: helm install of the built image, real pods (builds what it needs)
+	tools="$$(hack/cluster-tools.sh | tail -1)" && hack/cluster-images.sh "$$tools" && \
+	IMAGEGATE_CLUSTER_BIN="$$tools" IMAGEGATE_CLUSTER_REQUIRED=1 $(BIN)/pytest tests/cluster
 
 # For users with Docker and kind; not run in this repository's CI (no Docker engine).
 KIND_CLUSTER ?= imagegate-e2e

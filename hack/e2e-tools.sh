@@ -3,6 +3,10 @@
 # kube-apiserver, kubectl, etcd and helm, compiled from source with Go at pinned
 # versions (no Docker/kind needed, only Go and the Go module proxy).
 #
+# With --node, also what a cluster with a node needs (hack/cluster-tools.sh asks
+# for it): kube-controller-manager, kube-scheduler, kubelet and kube-proxy, from
+# the same k8s.io/kubernetes version and wrapper module.
+#
 # Output goes to a cache OUTSIDE the repository:
 #   ${IMAGEGATE_E2E_CACHE:-$HOME/.cache/imagegate-e2e}/<kubernetes-version>/bin/
 #       kube-apiserver  etcd  kubectl  helm
@@ -30,6 +34,14 @@
 # shared with everything else on the machine.
 set -euo pipefail
 
+# Components of k8s.io/kubernetes/cmd/ that report `Kubernetes <version>`.
+KUBE_COMPONENTS=(kube-apiserver)
+case ${1:-} in
+  --node) KUBE_COMPONENTS+=(kube-controller-manager kube-scheduler kubelet kube-proxy) ;;
+  "") ;;
+  *) echo "usage: $0 [--node]" >&2; exit 2 ;;
+esac
+
 K8S_VERSION=${IMAGEGATE_E2E_K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${IMAGEGATE_E2E_ETCD_VERSION:-v3.7.3}
 HELM_VERSION=${IMAGEGATE_E2E_HELM_VERSION:-v3.22.0}
@@ -46,10 +58,14 @@ die() { log "ERROR: $*"; exit 1; }
 # --- fast path: verify what is in the cache ----------------------------------
 
 # Each check runs the binary and compares the version it reports with the pin.
-check_kube_apiserver() {
+check_component() {
   local out
-  out=$("$BIN/kube-apiserver" --version 2>/dev/null) || return 1
+  out=$("$BIN/$1" --version 2>/dev/null) || return 1
   [[ $out == "Kubernetes $K8S_VERSION" ]]
+}
+check_components() {
+  local c
+  for c in "${KUBE_COMPONENTS[@]}"; do check_component "$c" || return 1; done
 }
 check_kubectl() {
   local out
@@ -77,9 +93,9 @@ cache_complete() {
   [[ -f $VERSIONS_FILE ]] || return 1
   # versions.txt also records the Go version; compare only the pinned lines.
   [[ $(grep -E '^(kubernetes|etcd|helm) ' "$VERSIONS_FILE") == "$(expected_versions)" ]] || return 1
-  # Run the four checks concurrently: the big binaries take ~0.1s each to start.
-  local pids=() p rc=0
-  check_kube_apiserver & pids+=($!)
+  # Run the checks concurrently: the big binaries take ~0.1s each to start.
+  local pids=() p c rc=0
+  for c in "${KUBE_COMPONENTS[@]}"; do check_component "$c" & pids+=($!); done
   check_kubectl & pids+=($!)
   check_etcd & pids+=($!)
   check_helm & pids+=($!)
@@ -212,7 +228,8 @@ build_kubernetes() {
   # Same build tags as upstream's hack/lib/golang.sh for release binaries.
   local tags=selinux,notest,grpcnotrace
   local pkgs=()
-  check_kube_apiserver || pkgs+=(kube-apiserver)
+  local c
+  for c in "${KUBE_COMPONENTS[@]}"; do check_component "$c" || pkgs+=("$c"); done
   check_kubectl || pkgs+=(kubectl)
   local p gets=()
   for p in "${pkgs[@]}"; do gets+=("k8s.io/kubernetes/cmd/$p@$K8S_VERSION"); done
@@ -223,7 +240,7 @@ build_kubernetes() {
       -mod=mod "${TRIM[@]}" -tags "$tags" -ldflags "$ldflags" -o "$BIN/.$p.tmp" "k8s.io/kubernetes/cmd/$p"
     install_bin "$BIN/.$p.tmp" "$BIN/$p"
   done
-  check_kube_apiserver || die "kube-apiserver was built but does not report $K8S_VERSION"
+  check_components || die "${KUBE_COMPONENTS[*]} were built but do not all report $K8S_VERSION"
   check_kubectl || die "kubectl was built but does not report $K8S_VERSION"
 }
 
@@ -275,7 +292,7 @@ build_helm() {
 total_start=$SECONDS
 rm -f "$VERSIONS_FILE"
 if check_etcd; then log "etcd $ETCD_VERSION: cached"; else build_etcd; fi
-if check_kube_apiserver && check_kubectl; then log "kube-apiserver/kubectl $K8S_VERSION: cached"; else build_kubernetes; fi
+if check_components && check_kubectl; then log "${KUBE_COMPONENTS[*]}/kubectl $K8S_VERSION: cached"; else build_kubernetes; fi
 if check_helm; then log "helm $HELM_VERSION: cached"; else build_helm; fi
 
 {

@@ -72,8 +72,12 @@ def _bearer_token(configuration: Any) -> str | None:
     if refresh is not None:
         refresh(configuration)
     # The official client keeps the token under "BearerToken" (older versions under
-    # "authorization"): ask for either.
+    # "authorization"): ask for either. Its value carries the scheme, written
+    # "Bearer" from a kubeconfig but "bearer" from a pod's service account.
     value = configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
     if not value:
         return None
-    return str(value).removeprefix("Bearer ").strip() or None
+    scheme, _, token = str(value).strip().partition(" ")
+    if token and scheme.lower() == "bearer":
+        return token.strip() or None
+    return scheme or None
