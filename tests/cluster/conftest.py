@@ -18,8 +18,16 @@ from cluster.images import ClusterImages, push_all
 from cluster.node import NodeCluster, tools_from_environment
 
 REQUIRED_BINARIES = (
-    "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet",
-    "kube-proxy", "kubectl", "helm", "coredns", "pause",
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kubectl",
+    "helm",
+    "coredns",
+    "pause",
 )
 
 

@@ -57,7 +57,7 @@ def push(cluster: NodeCluster, local_name: str, name: str, tag: str, work_dir: P
     if missing.returncode != 0:
         pytest.fail(
             f"{LOCAL_PREFIX}/{local_name} is not built: run "
-            "hack/cluster-images.sh \"$(hack/cluster-tools.sh | tail -1)\""
+            'hack/cluster-images.sh "$(hack/cluster-tools.sh | tail -1)"'
         )
     repository = f"{cluster.layout.registry}/{name}"
     digest_file = work_dir / f"{name}-{tag}.digest"

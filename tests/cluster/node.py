@@ -56,7 +56,9 @@ class NodeCluster:
 
     def __post_init__(self) -> None:
         self.layout = Layout(work_dir=self.work_dir)
-        self.netns = NetworkNamespace(name=f"imagegate-e2e-{os.getpid()}", node_ip=self.layout.node_ip)
+        self.netns = NetworkNamespace(
+            name=f"imagegate-e2e-{os.getpid()}", node_ip=self.layout.node_ip
+        )
 
     # --- the interface the scenarios use (the e2e suite's Cluster protocol) ---------
 
@@ -156,8 +158,12 @@ class NodeCluster:
     def wait_for_node_ready(self) -> None:
         def ready() -> bool:
             completed = self.kubectl(
-                "get", "node", self.layout.node_name, "-o",
-                'jsonpath={.status.conditions[?(@.type=="Ready")].status}', check=False,
+                "get",
+                "node",
+                self.layout.node_name,
+                "-o",
+                'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+                check=False,
             )
             return completed.stdout.strip() == "True"
 
@@ -209,19 +215,27 @@ class NodeCluster:
         return process is not None and process.alive()
 
     def _write_kubeconfigs(self) -> None:
-        assert self.pki is not None and self.pki.node_cert and self.pki.node_key
+        assert self.pki is not None
+        assert self.pki.node_cert is not None
+        assert self.pki.node_key is not None
         self.kubeconfig = self._write(
             "admin.kubeconfig",
             configs.kubeconfig(
-                self.layout, ca=self.pki.ca_cert, cert=self.pki.admin_cert,
-                key=self.pki.admin_key, user="admin",
+                self.layout,
+                ca=self.pki.ca_cert,
+                cert=self.pki.admin_cert,
+                key=self.pki.admin_key,
+                user="admin",
             ),
         )
         self._node_kubeconfig = self._write(
             "node.kubeconfig",
             configs.kubeconfig(
-                self.layout, ca=self.pki.ca_cert, cert=self.pki.node_cert,
-                key=self.pki.node_key, user=f"system:node:{self.layout.node_name}",
+                self.layout,
+                ca=self.pki.ca_cert,
+                cert=self.pki.node_cert,
+                key=self.pki.node_key,
+                user=f"system:node:{self.layout.node_name}",
             ),
         )
 
@@ -330,11 +344,15 @@ class NodeCluster:
 
     def _start_containerd(self) -> None:
         layout = self.layout
-        sandbox = f"{layout.registry}/pause:{(self.tools.bin_dir / 'pause.version').read_text().strip()}"
+        sandbox = (
+            f"{layout.registry}/pause:{(self.tools.bin_dir / 'pause.version').read_text().strip()}"
+        )
         config = self._write(
             "containerd/config.toml", configs.containerd_config(layout, sandbox_image=sandbox)
         )
-        self._write(f"containerd/certs.d/{layout.registry}/hosts.toml", configs.registry_hosts(layout))
+        self._write(
+            f"containerd/certs.d/{layout.registry}/hosts.toml", configs.registry_hosts(layout)
+        )
         self._write("cni/net.d/10-bridge.conflist", configs.cni_conflist(layout))
         process = self.start_process("containerd", ["containerd", "--config", str(config)])
         process.wait_until(layout.containerd_socket.exists, what="its socket")
@@ -368,13 +386,17 @@ class NodeCluster:
             "kube-proxy/config.json",
             configs.kube_proxy_config(self.layout, kubeconfig_path=self.kubeconfig),
         )
-        self.start_process("kube-proxy", [self.tools.path("kube-proxy"), f"--config={config}", "--v=1"])
+        self.start_process(
+            "kube-proxy", [self.tools.path("kube-proxy"), f"--config={config}", "--v=1"]
+        )
 
     def _start_coredns(self) -> None:
         corefile = self._write(
             "coredns/Corefile", configs.corefile(self.layout, kubeconfig_path=self.kubeconfig)
         )
-        process = self.start_process("coredns", [self.tools.path("coredns"), "-conf", str(corefile)])
+        process = self.start_process(
+            "coredns", [self.tools.path("coredns"), "-conf", str(corefile)]
+        )
         process.wait_until(
             lambda: self.netns.call(lambda: http_ok("http://127.0.0.1:8181/ready")),
             what="/ready",
@@ -388,21 +410,32 @@ class NodeCluster:
         for name in ("kube-controller-manager", "kube-scheduler"):
             self._stop(name)
         self.kubectl(
-            "delete", "pods", "--all", "--all-namespaces", "--grace-period=0", "--force",
-            "--wait=false", check=False,
+            "delete",
+            "pods",
+            "--all",
+            "--all-namespaces",
+            "--grace-period=0",
+            "--force",
+            "--wait=false",
+            check=False,
         )
 
-        def no_sandboxes() -> bool:
-            return not self._ctr("containers", "list", "-q").split()
+        def nothing_runs() -> bool:
+            # Rows of `ctr tasks list`: TASK PID STATUS; kubelet keeps stopped ones a while.
+            rows = self._ctr("tasks", "list").splitlines()[1:]
+            return not [row for row in rows if row.split()[-1:] == ["RUNNING"]]
 
         deadline = time.monotonic() + _DRAIN_TIMEOUT_S
-        while time.monotonic() < deadline and not no_sandboxes():
+        while time.monotonic() < deadline and not nothing_runs():
             time.sleep(0.5)
 
     def _ctr(self, *arguments: str) -> str:
         completed = subprocess.run(
             ["ctr", "--address", str(self.layout.containerd_socket), "-n", "k8s.io", *arguments],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         return completed.stdout
 

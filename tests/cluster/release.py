@@ -24,9 +24,7 @@ RESTRICTED = {
 }
 
 
-def eventually(
-    check: Callable[[], T | None], *, what: str, timeout_s: float = 60.0
-) -> T:
+def eventually(check: Callable[[], T | None], *, what: str, timeout_s: float = 60.0) -> T:
     """Retry ``check`` until it returns something truthy: the cluster and imagegate
     change state in other processes, so polling is the only signal."""
     deadline = time.monotonic() + timeout_s
@@ -103,43 +101,69 @@ class Release:
             "registry": {"insecure": [self.cluster.layout.registry]},
             # The node is small; the chart's requests would still fit, but a
             # rollout surge of two replicas should never wait on CPU.
-            "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}},
+            "resources": {
+                "requests": {"cpu": "10m", "memory": "64Mi"},
+                "limits": {"memory": "512Mi"},
+            },
         }
 
     def install(self, values: dict[str, Any], *, command: str = "install") -> None:
         values_file = self.helm.values_file(f"{self.name}-{command}", values)
         self.helm(
-            command, self.name, str(CHART), "--namespace", self.namespace,
-            "--values", str(values_file), "--wait", "--timeout", "5m",
+            command,
+            self.name,
+            str(CHART),
+            "--namespace",
+            self.namespace,
+            "--values",
+            str(values_file),
+            "--wait",
+            "--timeout",
+            "5m",
         )
 
     def upgrade(self, values: dict[str, Any]) -> None:
         self.install(values, command="upgrade")
 
     def uninstall(self) -> None:
-        self.helm("uninstall", self.name, "--namespace", self.namespace, "--wait", "--timeout", "2m")
+        self.helm(
+            "uninstall", self.name, "--namespace", self.namespace, "--wait", "--timeout", "2m"
+        )
 
     def pods(self) -> list[dict[str, Any]]:
         listing = self.cluster.get_json(
-            "pods", "-n", self.namespace, "-l",
+            "pods",
+            "-n",
+            self.namespace,
+            "-l",
             f"app.kubernetes.io/name=imagegate,app.kubernetes.io/instance={self.name}",
         )
         items: list[dict[str, Any]] = listing["items"]  # type: ignore[assignment]
-        return [pod for pod in items if pod["metadata"].get("labels", {}).get(
-            "app.kubernetes.io/component") != "test"]
+        return [
+            pod
+            for pod in items
+            if pod["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "test"
+        ]
 
     def cli(self, *arguments: str, check: bool = True) -> str:
         """``imagegate ARGS`` inside a running imagegate pod, on its own store."""
         completed = self.cluster.kubectl(
-            "exec", "-n", self.namespace, f"deployment/{self.name}", "--", "imagegate",
-            *arguments, check=check,
+            "exec",
+            "-n",
+            self.namespace,
+            f"deployment/{self.name}",
+            "--",
+            "imagegate",
+            *arguments,
+            check=check,
         )
         return completed.stdout
 
     def records(self, deployment_name: str) -> list[dict[str, Any]]:
         """The history of one deployment, newest first."""
-        output = self.cli("deployment", "list", "--history", "--deployment-name",
-                          deployment_name, "-o", "json")
+        output = self.cli(
+            "deployment", "list", "--history", "--deployment-name", deployment_name, "-o", "json"
+        )
         loaded = json.loads(output)
         items: list[dict[str, Any]] = loaded["items"] if isinstance(loaded, dict) else loaded
         return items
@@ -147,11 +171,11 @@ class Release:
     def records_when(
         self, deployment_name: str, ready: Callable[[list[dict[str, Any]]], bool], *, what: str
     ) -> list[dict[str, Any]]:
-        return eventually(
-            lambda: (found := self.records(deployment_name)) and ready(found) and found,
-            what=what,
-            timeout_s=90,
-        )
+        def history_when_ready() -> list[dict[str, Any]] | None:
+            found = self.records(deployment_name)
+            return found if found and ready(found) else None
+
+        return eventually(history_when_ready, what=what, timeout_s=90)
 
     def logs(self) -> str:
         return self.cluster.kubectl(

@@ -48,11 +48,17 @@ def test_a_restricted_pod_runs_with_its_token_and_reaches_the_api_by_service_nam
     }
     node_cluster.kubectl("apply", "-f", "-", input_text=json.dumps(pod))
     node_cluster.kubectl(
-        "wait", "pod/check", "-n", namespace, "--for=jsonpath={.status.phase}=Succeeded",
+        "wait",
+        "pod/check",
+        "-n",
+        namespace,
+        "--for=jsonpath={.status.phase}=Succeeded",
         "--timeout=120s",
     )
     output = node_cluster.kubectl("logs", "check", "-n", namespace).stdout
     assert "Address: 10.0.0.1" in output, output
-    (status,) = node_cluster.get_json("pod", "check", "-n", namespace)["status"]["containerStatuses"]  # type: ignore[index]
+    (status,) = node_cluster.get_json("pod", "check", "-n", namespace)["status"][
+        "containerStatuses"
+    ]  # type: ignore[index]
     assert status["imageID"].endswith(images.busybox_1.digest)
     node_cluster.kubectl("delete", "namespace", namespace, "--wait=false")

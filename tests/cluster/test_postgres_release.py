@@ -6,7 +6,9 @@ in the middle of a stream of Deployments."""
 from __future__ import annotations
 
 import secrets
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,40 +47,77 @@ class PostgresServer:
         self.sockets.mkdir(parents=True)
         subprocess.run(["chown", "-R", "postgres:postgres", str(self.data.parent)], check=True)
         self._as_postgres(
-            str(self.bin_dir / "initdb"), "--pgdata", str(self.data), "--username", "postgres",
-            "--auth-local", "trust", "--auth-host", "scram-sha-256", "--no-sync",
+            str(self.bin_dir / "initdb"),
+            "--pgdata",
+            str(self.data),
+            "--username",
+            "postgres",
+            "--auth-local",
+            "trust",
+            "--auth-host",
+            "scram-sha-256",
+            "--no-sync",
         )
         with (self.data / "pg_hba.conf").open("a") as hba:
             hba.write("host all all 0.0.0.0/0 scram-sha-256\n")
         process = self.cluster.start_process(
             "postgres",
             [
-                "runuser", "-u", "postgres", "--", str(self.bin_dir / "postgres"),
-                "-D", str(self.data), "-c", f"listen_addresses={self.cluster.layout.node_ip}",
-                "-c", f"port={self.port}", "-c", f"unix_socket_directories={self.sockets}",
-                "-c", "fsync=off",
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(self.bin_dir / "postgres"),
+                "-D",
+                str(self.data),
+                "-c",
+                f"listen_addresses={self.cluster.layout.node_ip}",
+                "-c",
+                f"port={self.port}",
+                "-c",
+                f"unix_socket_directories={self.sockets}",
+                "-c",
+                "fsync=off",
             ],
         )
         process.wait_until(self._accepts, what="connections")
         self._psql(f"CREATE ROLE imagegate LOGIN PASSWORD '{self.password}'")
         self._psql("CREATE DATABASE imagegate OWNER imagegate")
 
+    def stop(self) -> None:
+        process = self.cluster.processes.get("postgres")
+        if process is not None:
+            process.stop()
+
     def _accepts(self) -> bool:
         completed = subprocess.run(
             [str(self.bin_dir / "pg_isready"), "-h", str(self.sockets), "-p", str(self.port)],
-            capture_output=True, check=False,
+            capture_output=True,
+            check=False,
         )
         return completed.returncode == 0
 
     def _psql(self, statement: str) -> None:
         self._as_postgres(
-            str(self.bin_dir / "psql"), "-h", str(self.sockets), "-p", str(self.port),
-            "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c", statement,
+            str(self.bin_dir / "psql"),
+            "-h",
+            str(self.sockets),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            statement,
         )
 
     def _as_postgres(self, *command: str) -> None:
         completed = subprocess.run(
-            ["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True, check=False
+            ["runuser", "-u", "postgres", "--", *command],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if completed.returncode != 0:
             raise AssertionError(f"{command[0]} failed: {completed.stderr}{completed.stdout}")
@@ -91,14 +130,27 @@ def release(
     images: ClusterImages,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Release]:
-    server = PostgresServer(node_cluster, tmp_path_factory.mktemp("postgres"))
+    # Not under pytest's base directory: that is root's alone, and PostgreSQL runs as
+    # its own user.
+    work_dir = Path(tempfile.mkdtemp(prefix="imagegate-node-postgres-"))
+    work_dir.chmod(0o755)
+    server = PostgresServer(node_cluster, work_dir)
     server.start()
     installed = Release(
-        cluster=node_cluster, helm=helm, images=images, name="imagegate-ha", namespace="imagegate-ha"
+        cluster=node_cluster,
+        helm=helm,
+        images=images,
+        name="imagegate-ha",
+        namespace="imagegate-ha",
     )
     create_namespace(node_cluster, installed.namespace, RESTRICTED)
     node_cluster.kubectl(
-        "create", "secret", "generic", "imagegate-store", "-n", installed.namespace,
+        "create",
+        "secret",
+        "generic",
+        "imagegate-store",
+        "-n",
+        installed.namespace,
         f"--from-literal=url={server.url}",
     )
     values: dict[str, Any] = {
@@ -110,7 +162,9 @@ def release(
         yield installed
     finally:
         helm("uninstall", installed.name, "-n", installed.namespace, "--wait", check=False)
-        node_cluster.kubectl("delete", "namespace", installed.namespace, "--wait=false", check=False)
+        node_cluster.kubectl(
+            "delete", "namespace", installed.namespace, "--wait=false", check=False
+        )
 
 
 def test_two_replicas_with_a_disruption_budget_on_one_node(
@@ -139,7 +193,9 @@ def test_no_admission_fails_while_a_replica_is_deleted(
         if number == DELETE_AFTER:
             node_cluster.kubectl("delete", "pod", victim, "-n", release.namespace, "--wait=false")
         result = node_cluster.kubectl(
-            "apply", "-f", "-",
+            "apply",
+            "-f",
+            "-",
             input_text=workload(f"app-{number}", namespace, images.busybox_1.by_digest, replicas=0),
             check=False,
         )
@@ -151,11 +207,22 @@ def test_no_admission_fails_while_a_replica_is_deleted(
     # replica admitted it.
     for number in range(STREAM):
         name = f"{namespace}/app-{number}/app"
-        (record,) = release.records_when(name, lambda found: len(found) == 1, what=f"{name} recorded")
+        (record,) = release.records_when(
+            name, lambda found: len(found) == 1, what=f"{name} recorded"
+        )
         assert record["status"] == "deployed"
     eventually(
-        lambda: len([pod for pod in release.pods() if not pod["metadata"].get("deletionTimestamp")
-                     and all(s["ready"] for s in pod["status"].get("containerStatuses", []))]) == 2,
+        lambda: (
+            len(
+                [
+                    pod
+                    for pod in release.pods()
+                    if not pod["metadata"].get("deletionTimestamp")
+                    and all(s["ready"] for s in pod["status"].get("containerStatuses", []))
+                ]
+            )
+            == 2
+        ),
         what="two ready replicas again",
         timeout_s=120,
     )

@@ -48,11 +48,17 @@ def release(
         yield installed
     finally:
         helm("uninstall", installed.name, "-n", installed.namespace, "--wait", check=False)
-        node_cluster.kubectl("delete", "namespace", installed.namespace, "--wait=false", check=False)
-        node_cluster.kubectl("delete", "pv", f"{installed.name}-sqlite", "--wait=false", check=False)
+        node_cluster.kubectl(
+            "delete", "namespace", installed.namespace, "--wait=false", check=False
+        )
+        node_cluster.kubectl(
+            "delete", "pv", f"{installed.name}-sqlite", "--wait=false", check=False
+        )
 
 
-def apply(cluster: NodeCluster, manifest: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+def apply(
+    cluster: NodeCluster, manifest: str, *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     return cluster.kubectl("apply", "-f", "-", input_text=manifest, check=check)
 
 
@@ -62,7 +68,9 @@ def rollout(cluster: NodeCluster, name: str, namespace: str) -> None:
 
 def running_image_ids(cluster: NodeCluster, name: str, namespace: str) -> set[str]:
     """``status.containerStatuses[].imageID`` of the Deployment's running pods."""
-    pods: list[dict[str, Any]] = cluster.get_json("pods", "-n", namespace, "-l", f"app={name}")["items"]  # type: ignore[assignment]
+    pods: list[dict[str, Any]] = cluster.get_json("pods", "-n", namespace, "-l", f"app={name}")[
+        "items"
+    ]  # type: ignore[assignment]
     return {
         status["imageID"]
         for pod in pods
@@ -93,7 +101,9 @@ def test_the_release_becomes_ready_in_a_restricted_namespace_and_helm_test_passe
         assert bundles == {ca}, kind
     assert base64.b64decode(ca).startswith(b"-----BEGIN CERTIFICATE-----")
 
-    tested = release.helm("test", release.name, "-n", release.namespace, "--logs", "--timeout", "3m")
+    tested = release.helm(
+        "test", release.name, "-n", release.namespace, "--logs", "--timeout", "3m"
+    )
     assert "Phase:          Succeeded" in tested.stdout
     assert "imagegate answers" in tested.stdout
 
@@ -109,24 +119,33 @@ def test_admitted_workloads_run_and_their_records_follow_them(
     rollout(node_cluster, "web", namespace)
     (image_id,) = running_image_ids(node_cluster, "web", namespace)
     assert image_id.endswith(images.busybox_1.digest)
-    (record,) = release.records_when(name, lambda found: len(found) == 1, what=f"a record of {name}")
+    (record,) = release.records_when(
+        name, lambda found: len(found) == 1, what=f"a record of {name}"
+    )
     assert record["environment"] == CLUSTER_NAME
     assert record["logical_environment"] == "staging"
     assert record["artifact"]["digest"] == images.busybox_1.digest
     assert record["status"] == "deployed"
 
-    node_cluster.kubectl("set", "image", "deployment/web", f"app={images.busybox_2.by_digest}", "-n", namespace)
+    node_cluster.kubectl(
+        "set", "image", "deployment/web", f"app={images.busybox_2.by_digest}", "-n", namespace
+    )
     rollout(node_cluster, "web", namespace)
     eventually(
-        lambda: (ids := running_image_ids(node_cluster, "web", namespace))
-        and all(image_id.endswith(images.busybox_2.digest) for image_id in ids),
+        lambda: (
+            (ids := running_image_ids(node_cluster, "web", namespace))
+            and all(image_id.endswith(images.busybox_2.digest) for image_id in ids)
+        ),
         what="the new digest running alone",
     )
     newest, oldest = release.records_when(
         name, lambda found: len(found) >= 2, what=f"{name} superseded"
     )[:2]
     assert (newest["artifact"]["digest"], newest["status"]) == (images.busybox_2.digest, "deployed")
-    assert (oldest["artifact"]["digest"], oldest["status"]) == (images.busybox_1.digest, "superseded")
+    assert (oldest["artifact"]["digest"], oldest["status"]) == (
+        images.busybox_1.digest,
+        "superseded",
+    )
 
     node_cluster.kubectl("delete", "deployment", "web", "-n", namespace)
     history = release.records_when(
@@ -140,12 +159,17 @@ def test_a_tag_only_image_is_refused_with_imagegates_reason(
 ) -> None:
     namespace = "tags"
     create_namespace(node_cluster, namespace, {})
-    refused = apply(node_cluster, workload("tagged", namespace, images.busybox_1.by_tag), check=False)
+    refused = apply(
+        node_cluster, workload("tagged", namespace, images.busybox_1.by_tag), check=False
+    )
     assert refused.returncode != 0
     assert DENIED in refused.stderr
     assert f"imagegate denied Deployment {namespace}/tagged" in refused.stderr
     assert f"image '{images.busybox_1.by_tag}'" in refused.stderr
-    assert node_cluster.kubectl("get", "deployment", "tagged", "-n", namespace, check=False).returncode != 0
+    assert (
+        node_cluster.kubectl("get", "deployment", "tagged", "-n", namespace, check=False).returncode
+        != 0
+    )
 
 
 def test_its_logs_are_json_lines_only(release: Release) -> None:
@@ -170,15 +194,23 @@ def test_a_killed_pod_refuses_changes_until_replaced_then_admits_again(
     create_namespace(node_cluster, namespace, {})
     (pod,) = release.pods()
     node_cluster.kubectl(
-        "delete", "pod", pod["metadata"]["name"], "-n", release.namespace,
-        "--grace-period=0", "--force", "--wait=false",
+        "delete",
+        "pod",
+        pod["metadata"]["name"],
+        "-n",
+        release.namespace,
+        "--grace-period=0",
+        "--force",
+        "--wait=false",
     )
     outcomes: list[str] = []
     attempt = iter(range(1_000))
 
     def admitted() -> bool:
         name = f"probe-{next(attempt)}"
-        result = apply(node_cluster, workload(name, namespace, images.busybox_1.by_digest), check=False)
+        result = apply(
+            node_cluster, workload(name, namespace, images.busybox_1.by_digest), check=False
+        )
         if result.returncode == 0:
             outcomes.append("admitted")
             return True
@@ -214,7 +246,9 @@ def test_a_policy_change_by_helm_upgrade_takes_effect_without_a_restart(
     release.upgrade({**release.base_values(), "policies": {"inline": [policy]}})
 
     def refused() -> str | None:
-        result = apply(node_cluster, workload("web", namespace, images.busybox_1.by_digest), check=False)
+        result = apply(
+            node_cluster, workload("web", namespace, images.busybox_1.by_digest), check=False
+        )
         if result.returncode == 0:
             node_cluster.kubectl("delete", "deployment", "web", "-n", namespace)
             return None

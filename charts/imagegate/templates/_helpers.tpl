@@ -80,7 +80,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "imagegate.policiesConfigMap" -}}
 {{- if .Values.policies.existingConfigMap -}}
 {{- .Values.policies.existingConfigMap -}}
-{{- else if .Values.policies.inline -}}
+{{- else -}}
 {{- printf "%s-policies" (include "imagegate.fullname" .) -}}
 {{- end -}}
 {{- end }}

@@ -254,6 +254,25 @@ def test_inline_policies_become_a_config_map(helm: Path, tmp_path: Path) -> None
     assert next(v for v in volumes if v["name"] == "policies")["configMap"] == {"name": "mine"}
 
 
+def test_adding_policies_changes_only_the_config_map_not_the_pods(
+    helm: Path, tmp_path: Path
+) -> None:
+    # A pod template change would roll the pods; imagegate reloads the mounted
+    # ConfigMap itself, so `helm upgrade` with new policies must not.
+    policy = {
+        "apiVersion": "imagegate.dev/v1alpha1",
+        "kind": "DeploymentPolicy",
+        "metadata": {"name": "no-latest"},
+        "spec": {"rules": [{"rule": "no-latest"}]},
+    }
+    without = render(helm, tmp_path)
+    with_policy = render(helm, tmp_path, {"policies": {"inline": [policy]}})
+    template = one(without, "Deployment")["spec"]["template"]
+    assert template == one(with_policy, "Deployment")["spec"]["template"]
+    assert "--policies=/etc/imagegate/policies" in template["spec"]["containers"][0]["args"]
+    assert list(yaml.safe_load_all(one(without, "ConfigMap")["data"]["policies.yaml"])) == []
+
+
 def test_registry_credentials_and_namespace_map(helm: Path, tmp_path: Path) -> None:
     values = {
         "registry": {"existingSecret": "pull"},

@@ -35,9 +35,10 @@ def test_a_pods_service_account_token_is_sent_without_the_clients_scheme(tmp_pat
     (tmp_path / "token").write_text("eyJhbGciOi.service-account.token\n")
     (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
     configuration = kube_client.Configuration()
-    InClusterConfigLoader(
+    loader = InClusterConfigLoader(  # type: ignore[no-untyped-call]
         token_filename=str(tmp_path / "token"),
         cert_filename=str(tmp_path / "ca.crt"),
         environ={"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"},
-    ).load_and_set(configuration)
+    )
+    loader.load_and_set(configuration)  # type: ignore[no-untyped-call]
     assert _bearer_token(configuration) == "eyJhbGciOi.service-account.token"
