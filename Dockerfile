@@ -3,6 +3,7 @@
 # filesystem. Build (needs Docker with BuildKit):
 #
 #   make docker-build IMAGE=ghcr.io/acme/imagegate:0.1.0
+#   # or, without a Docker engine: buildah bud -t ghcr.io/acme/imagegate:0.1.0 .
 #   # or: docker build -t imagegate:dev --build-arg VERSION=0.1.0 \
 #   #       --build-arg REVISION=$(git rev-parse HEAD) --build-arg SOURCE=https://github.com/acme/imagegate .
 #

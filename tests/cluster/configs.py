@@ -140,7 +140,9 @@ def cni_conflist(layout: Layout) -> str:
 
 def kubelet_config(layout: Layout, *, client_ca: Path, resolv_conf: Path) -> str:
     """What kubelet needs on this host: cgroup v1 with cgroupfs and no QoS cgroups,
-    swap tolerated, eviction only when the disk is really full."""
+    swap tolerated, eviction only when the disk is really full. Mounted ConfigMaps
+    are refreshed on each sync, every 10 s here (1 min by default): that bounds how
+    soon a policy changed by ``helm upgrade`` reaches imagegate."""
     return json.dumps(
         {
             "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -163,6 +165,7 @@ def kubelet_config(layout: Layout, *, client_ca: Path, resolv_conf: Path) -> str
             "podLogsDir": str(layout.work_dir / "pod-logs"),
             "volumePluginDir": str(layout.kubelet_dir / "volume-plugins"),
             "serializeImagePulls": False,
+            "syncFrequency": "10s",
             "evictionHard": {
                 "memory.available": "100Mi",
                 "nodefs.available": "1%",

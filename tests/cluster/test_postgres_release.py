@@ -128,14 +128,12 @@ def release(
     node_cluster: NodeCluster,
     helm: Helm,
     images: ClusterImages,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Release]:
     # Not under pytest's base directory: that is root's alone, and PostgreSQL runs as
     # its own user.
     work_dir = Path(tempfile.mkdtemp(prefix="imagegate-node-postgres-"))
     work_dir.chmod(0o755)
     server = PostgresServer(node_cluster, work_dir)
-    server.start()
     installed = Release(
         cluster=node_cluster,
         helm=helm,
@@ -143,21 +141,22 @@ def release(
         name="imagegate-ha",
         namespace="imagegate-ha",
     )
-    create_namespace(node_cluster, installed.namespace, RESTRICTED)
-    node_cluster.kubectl(
-        "create",
-        "secret",
-        "generic",
-        "imagegate-store",
-        "-n",
-        installed.namespace,
-        f"--from-literal=url={server.url}",
-    )
-    values: dict[str, Any] = {
-        **installed.base_values(),
-        "store": {"type": "postgresql", "postgresql": {"existingSecret": "imagegate-store"}},
-    }
     try:
+        server.start()
+        create_namespace(node_cluster, installed.namespace, RESTRICTED)
+        node_cluster.kubectl(
+            "create",
+            "secret",
+            "generic",
+            "imagegate-store",
+            "-n",
+            installed.namespace,
+            f"--from-literal=url={server.url}",
+        )
+        values: dict[str, Any] = {
+            **installed.base_values(),
+            "store": {"type": "postgresql", "postgresql": {"existingSecret": "imagegate-store"}},
+        }
         installed.install(values)
         yield installed
     finally:
@@ -165,6 +164,8 @@ def release(
         node_cluster.kubectl(
             "delete", "namespace", installed.namespace, "--wait=false", check=False
         )
+        server.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def test_two_replicas_with_a_disruption_budget_on_one_node(

@@ -219,7 +219,9 @@ def test_a_killed_pod_refuses_changes_until_replaced_then_admits_again(
         return False
 
     eventually(admitted, what="admission after the replacement pod is ready", timeout_s=180)
-    assert outcomes[0] == "refused", outcomes
+    # The old container may answer for a moment after the force delete; then the
+    # Service has no ready endpoint until the replacement passes its probe.
+    assert "refused" in outcomes, outcomes
     (replacement,) = release.pods()
     assert replacement["metadata"]["name"] != pod["metadata"]["name"]
     # Nothing refused was stored: only the last probe exists.
