@@ -5,38 +5,20 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from cluster.helm import CHART, Helm
 from cluster.images import ClusterImages
 from cluster.node import NodeCluster
+from e2e.webhook import eventually
 
-T = TypeVar("T")
 CLUSTER_NAME = "node-e2e"
 ENVIRONMENT_LABEL = "imagegate.dev/environment"
-RESTRICTED = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-}
-
-
-def eventually(check: Callable[[], T | None], *, what: str, timeout_s: float = 60.0) -> T:
-    """Retry ``check`` until it returns something truthy: the cluster and imagegate
-    change state in other processes, so polling is the only signal."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.2
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(delay)
-        delay = min(delay * 1.5, 2.0)
-    raise AssertionError(f"{what} did not happen within {timeout_s:.0f}s (last: {last!r})")
+# As the README labels imagegate's namespace.
+RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
 
 
 def create_namespace(cluster: NodeCluster, name: str, labels: dict[str, str]) -> None:
@@ -99,12 +81,6 @@ class Release:
             },
             "clusterName": CLUSTER_NAME,
             "registry": {"insecure": [self.cluster.layout.registry]},
-            # The node is small; the chart's requests would still fit, but a
-            # rollout surge of two replicas should never wait on CPU.
-            "resources": {
-                "requests": {"cpu": "10m", "memory": "64Mi"},
-                "limits": {"memory": "512Mi"},
-            },
         }
 
     def install(self, values: dict[str, Any], *, command: str = "install") -> None:
@@ -175,7 +151,8 @@ class Release:
             found = self.records(deployment_name)
             return found if found and ready(found) else None
 
-        return eventually(history_when_ready, what=what, timeout_s=90)
+        history: list[dict[str, Any]] = eventually(history_when_ready, what=what, timeout_s=90)
+        return history
 
     def logs(self) -> str:
         return self.cluster.kubectl(

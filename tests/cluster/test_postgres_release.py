@@ -18,7 +18,8 @@ import pytest
 from cluster.helm import Helm
 from cluster.images import ClusterImages
 from cluster.node import NodeCluster
-from cluster.release import RESTRICTED, Release, create_namespace, eventually, workload
+from cluster.release import RESTRICTED, Release, create_namespace, workload
+from e2e.webhook import eventually
 from support.postgres import postgres_bin_dir
 
 STREAM = 24

@@ -25,10 +25,10 @@ from cluster.release import (
     RESTRICTED,
     Release,
     create_namespace,
-    eventually,
     workload,
     write_persistent_volume,
 )
+from e2e.webhook import eventually
 
 DENIED = 'admission webhook "validate.imagegate.dev" denied the request'
 

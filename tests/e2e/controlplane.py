@@ -193,13 +193,7 @@ class ControlPlane:
                 # are no Service endpoints to keep without nodes anyway.
                 "--endpoint-reconciler-type=none",
                 f"--secure-port={port}",
-                f"--cert-dir={self.work_dir / 'apiserver-certs'}",
-                f"--tls-cert-file={pki.serving_cert}",
-                f"--tls-private-key-file={pki.serving_key}",
-                f"--client-ca-file={pki.ca_cert}",
-                "--service-account-issuer=https://kubernetes.default.svc",
-                f"--service-account-key-file={pki.service_account_public_key}",
-                f"--service-account-signing-key-file={pki.service_account_key}",
+                *pki.apiserver_flags(cert_dir=self.work_dir / "apiserver-certs"),
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--authorization-mode=RBAC",
                 # No controller-manager runs to mint service-account tokens for pods.

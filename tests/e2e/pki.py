@@ -30,6 +30,19 @@ class ClusterPki:
     """kubelet's client certificate (``system:node:<name>``, group system:nodes)."""
     node_key: Path | None = None
 
+    def apiserver_flags(self, *, cert_dir: Path) -> list[str]:
+        """kube-apiserver's flags for this PKI: its serving pair, the client CA, and
+        the keys that sign and check service-account tokens."""
+        return [
+            f"--cert-dir={cert_dir}",
+            f"--tls-cert-file={self.serving_cert}",
+            f"--tls-private-key-file={self.serving_key}",
+            f"--client-ca-file={self.ca_cert}",
+            "--service-account-issuer=https://kubernetes.default.svc",
+            f"--service-account-key-file={self.service_account_public_key}",
+            f"--service-account-signing-key-file={self.service_account_key}",
+        ]
+
 
 def make_cluster_pki(
     directory: Path,
