@@ -423,6 +423,33 @@ class NodeCluster:
         while time.monotonic() < deadline and not nothing_runs():
             time.sleep(0.5)
 
+    def kill_container(self, container_id: str) -> None:
+        """SIGKILL a container's process, as the OOM killer or a crash would.
+
+        ``container_id`` as a pod's status gives it (``containerd://<id>``)."""
+        task = container_id.removeprefix("containerd://")
+        completed = subprocess.run(
+            [
+                "ctr",
+                "--address",
+                str(self.layout.containerd_socket),
+                "-n",
+                "k8s.io",
+                "tasks",
+                "kill",
+                "--signal",
+                "SIGKILL",
+                task,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        # kubelet may have stopped it first: then it is as dead as asked.
+        if completed.returncode != 0 and "not found" not in completed.stderr:
+            raise AssertionError(f"ctr tasks kill {task} failed: {completed.stderr}")
+
     def _ctr(self, *arguments: str) -> str:
         completed = subprocess.run(
             ["ctr", "--address", str(self.layout.containerd_socket), "-n", "k8s.io", *arguments],

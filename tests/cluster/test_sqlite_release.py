@@ -193,6 +193,9 @@ def test_a_killed_pod_refuses_changes_until_replaced_then_admits_again(
     namespace = "outage"
     create_namespace(node_cluster, namespace, {})
     (pod,) = release.pods()
+    # Gone at once, as on a crashed node: the pod object force-deleted (the
+    # Deployment controller makes a replacement) and its process killed (no
+    # preStop grace, nothing answers until the replacement is ready).
     node_cluster.kubectl(
         "delete",
         "pod",
@@ -203,6 +206,7 @@ def test_a_killed_pod_refuses_changes_until_replaced_then_admits_again(
         "--force",
         "--wait=false",
     )
+    node_cluster.kill_container(pod["status"]["containerStatuses"][0]["containerID"])
     outcomes: list[str] = []
     attempt = iter(range(1_000))
 
@@ -219,9 +223,7 @@ def test_a_killed_pod_refuses_changes_until_replaced_then_admits_again(
         return False
 
     eventually(admitted, what="admission after the replacement pod is ready", timeout_s=180)
-    # The old container may answer for a moment after the force delete; then the
-    # Service has no ready endpoint until the replacement passes its probe.
-    assert "refused" in outcomes, outcomes
+    assert outcomes[0] == "refused", outcomes
     (replacement,) = release.pods()
     assert replacement["metadata"]["name"] != pod["metadata"]["name"]
     # Nothing refused was stored: only the last probe exists.

@@ -273,6 +273,20 @@ def test_adding_policies_changes_only_the_config_map_not_the_pods(
     assert list(yaml.safe_load_all(one(without, "ConfigMap")["data"]["policies.yaml"])) == []
 
 
+def test_a_stopping_pod_keeps_serving_while_it_leaves_the_endpoints(
+    helm: Path, tmp_path: Path
+) -> None:
+    assert container(render(helm, tmp_path))["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    assert "lifecycle" not in container(render(helm, tmp_path, {"shutdownDelaySeconds": 0}))
+
+    completed = run_helm(helm, tmp_path, {"shutdownDelaySeconds": 30})
+    assert completed.returncode != 0
+    assert (
+        "shutdownDelaySeconds 30 must be less than terminationGracePeriodSeconds 30"
+        in completed.stderr
+    )
+
+
 def test_registry_credentials_and_namespace_map(helm: Path, tmp_path: Path) -> None:
     values = {
         "registry": {"existingSecret": "pull"},
