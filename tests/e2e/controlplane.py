@@ -125,6 +125,8 @@ class ControlPlane:
     bin_dir: Path
     work_dir: Path
     pki: ClusterPki
+    extra_flags: tuple[str, ...] = ()
+    """More kube-apiserver flags, e.g. an --admission-control-config-file."""
     etcd: ManagedProcess | None = None
     apiserver: ManagedProcess | None = None
     server: str = ""
@@ -200,6 +202,7 @@ class ControlPlane:
                 "--disable-admission-plugins=ServiceAccount",
                 "--allow-privileged=true",
                 "--v=1",
+                *self.extra_flags,
             ],
             log_path=self.work_dir / "kube-apiserver.log",
             env=_clean_env(),

@@ -62,6 +62,8 @@ class WebhookProcess:
     policies: Path | None = None
     """DeploymentPolicy documents to serve with, beside the built-in default policy."""
     token: str = ""
+    extra_args: tuple[str, ...] = ()
+    """More ``imagegate serve`` arguments."""
     process: ManagedProcess | None = None
 
     def __post_init__(self) -> None:
@@ -102,6 +104,7 @@ class WebhookProcess:
                 str(self.kubeconfig),
                 *(["--policies", str(self.policies)] if self.policies else []),
                 "--read-pull-secrets",
+                *self.extra_args,
             ],
             log_path=self.work_dir / "imagegate.log",
         )

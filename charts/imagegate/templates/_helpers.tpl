@@ -85,6 +85,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end }}
 
+{{/* The ConfigMap with the CA of the webhook's callers (key ca.crt), or nothing when clientAuth is off. */}}
+{{- define "imagegate.clientCAConfigMap" -}}
+{{- $auth := .Values.webhook.clientAuth -}}
+{{- if $auth.enabled -}}
+{{- if $auth.existingConfigMap -}}
+{{- $auth.existingConfigMap -}}
+{{- else -}}
+{{- $_ := required "webhook.clientAuth.caCertificate or .existingConfigMap is required with webhook.clientAuth.enabled: the PEM CA that signs kube-apiserver's client certificate for webhooks" $auth.caCertificate -}}
+{{- printf "%s-webhook-client-ca" (include "imagegate.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
 {{/* Everything the webhook configurations share: the namespaces and objects they select, the annotations. */}}
 {{- define "imagegate.webhookAnnotations" -}}
 {{- if eq .Values.certificates.mode "certManager" }}

@@ -4,6 +4,7 @@ The decision (``decide``) is pure; ``AdmissionService`` adds the IO around it an
 ``add_admission_routes`` the HTTP endpoints.
 """
 
+from imagegate.admission._callers import WebhookCallers, caller_refusal
 from imagegate.admission._decide import (
     AdmissionContext,
     ContainerFacts,
@@ -32,6 +33,7 @@ from imagegate.admission._http import (
     ADMISSION,
     ADMISSION_METRICS,
     MAX_REVIEW_BYTES,
+    WEBHOOK_CALLERS,
     add_admission_routes,
 )
 from imagegate.admission._naming import DEFAULT_TEMPLATE, DeploymentNameTemplate, TemplateError
@@ -56,6 +58,7 @@ __all__ = [
     "DEFAULT_ENVIRONMENT_LABEL",
     "DEFAULT_TEMPLATE",
     "MAX_REVIEW_BYTES",
+    "WEBHOOK_CALLERS",
     "AdmissionContext",
     "AdmissionRequest",
     "AdmissionReview",
@@ -78,7 +81,9 @@ __all__ = [
     "RecordSink",
     "RegistryFacts",
     "TemplateError",
+    "WebhookCallers",
     "add_admission_routes",
+    "caller_refusal",
     "check_objects",
     "decide",
     "decode_review",

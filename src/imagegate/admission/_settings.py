@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imagegate.admission._callers import WebhookCallers
 from imagegate.admission._environments import EnvironmentMapping
 from imagegate.admission._naming import DeploymentNameTemplate
 from imagegate.facts import RegistrySettings
@@ -60,3 +61,6 @@ class AdmissionSettings:
     """Kubeconfig file; None: in-cluster service account, else $KUBECONFIG."""
     namespace_lookup_timeout_s: float = 0.5
     """Longest an admission waits to read an uncached namespace from the API."""
+    callers: WebhookCallers | None = None
+    """The client certificate /validate and /mutate require (kube-apiserver's, from its
+    AdmissionConfiguration); None: anyone who reaches the port may call them."""

@@ -245,6 +245,21 @@ def _admission_options(serve: argparse.ArgumentParser) -> None:
         "(env IMAGEGATE_REGISTRY_CONFIG)",
     )
     admission.add_argument(
+        "--webhook-client-ca",
+        default=env("IMAGEGATE_WEBHOOK_CLIENT_CA"),
+        metavar="FILE",
+        help="/validate and /mutate answer only clients with a certificate this PEM CA "
+        "signed: kube-apiserver's, from its AdmissionConfiguration (env "
+        "IMAGEGATE_WEBHOOK_CLIENT_CA); the HTTP API keeps its bearer keys",
+    )
+    admission.add_argument(
+        "--webhook-client-name",
+        action="append",
+        default=[],
+        metavar="COMMON_NAME",
+        help="with --webhook-client-ca: only these subject common names; repeatable",
+    )
+    admission.add_argument(
         "--read-pull-secrets",
         action="store_true",
         help="read pods' imagePullSecrets for registry credentials (needs get on secrets)",

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 from pathlib import Path
 
-from imagegate.admission import AdmissionSettings, DeploymentNameTemplate, EnvironmentMapping
+from imagegate.admission import (
+    AdmissionSettings,
+    DeploymentNameTemplate,
+    EnvironmentMapping,
+    WebhookCallers,
+)
 from imagegate.api import ApiSettings
 from imagegate.facts import LOOPBACK_REGISTRIES, RegistrySettings
 from imagegate.kube import (
@@ -76,10 +82,28 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
             heartbeat_interval_s=arguments.heartbeat_interval,
             namespace_labels=not arguments.no_namespace_labels,
             kubeconfig=arguments.kubeconfig,
+            callers=webhook_callers_from(arguments),
         ),
         certificates=certificate_settings_from(arguments),
         event_loop=arguments.event_loop,
     ).validate()
+
+
+def webhook_callers_from(arguments: argparse.Namespace) -> WebhookCallers | None:
+    """Who may call the webhook endpoints, or None without ``--webhook-client-ca``."""
+    names = frozenset(arguments.webhook_client_name)
+    if not arguments.webhook_client_ca:
+        if names:
+            raise SettingsError("--webhook-client-name goes with --webhook-client-ca FILE")
+        return None
+    ca_file = Path(arguments.webhook_client_ca)
+    try:
+        ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as error:
+        raise SettingsError(
+            f"--webhook-client-ca {ca_file}: not a readable PEM CA bundle ({error})"
+        ) from error
+    return WebhookCallers(ca_file=ca_file, common_names=names)
 
 
 def certificate_settings_from(

@@ -17,6 +17,7 @@ from imagegate.admission import (
     ADMISSION,
     ADMISSION_METRICS,
     MAX_REVIEW_BYTES,
+    WEBHOOK_CALLERS,
     AdmissionService,
     CredentialedRegistry,
     FactsGatherer,
@@ -80,6 +81,7 @@ def build_app(settings: ServerSettings) -> web.Application:
     app[METRICS] = metrics
     app[ADMISSION_METRICS] = metrics
     app[MAX_REVIEW_BYTES] = settings.admission.max_body_bytes
+    app[WEBHOOK_CALLERS] = settings.admission.callers
     readiness = Readiness()
     for condition in ("store", "spool", "policies", "admission"):
         readiness.require(condition)

@@ -49,7 +49,12 @@ def reloading_tls(settings: ServerSettings) -> ReloadingTLSContext | None:
     """TLS 1.2+ from the configured files, reloaded when they change; None for plain HTTP."""
     if settings.tls_cert is None or settings.tls_key is None:
         return None
-    return ReloadingTLSContext(settings.tls_cert, settings.tls_key)
+    callers = settings.admission.callers
+    return ReloadingTLSContext(
+        settings.tls_cert,
+        settings.tls_key,
+        client_ca_file=callers.ca_file if callers is not None else None,
+    )
 
 
 def watch_certificates(

@@ -68,6 +68,11 @@ class ServerSettings:
                 f"refusing plain HTTP on {self.host}: API keys would cross the network in "
                 "clear text; give --tls-cert and --tls-key, or listen on 127.0.0.1"
             )
+        if self.admission.callers is not None and not self.tls:
+            raise SettingsError(
+                "--webhook-client-ca needs --tls-cert and --tls-key: client certificates "
+                "are only presented over TLS"
+            )
         if self.certificates is not None and (
             self.certificates.tls_cert != self.tls_cert or self.certificates.tls_key != self.tls_key
         ):

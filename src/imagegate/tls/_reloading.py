@@ -39,14 +39,26 @@ class ReloadingTLSContext:
     theirs. A certificate that fails to load never replaces the one being served.
     """
 
-    def __init__(self, cert_file: Path | str, key_file: Path | str) -> None:
+    def __init__(
+        self,
+        cert_file: Path | str,
+        key_file: Path | str,
+        *,
+        client_ca_file: Path | str | None = None,
+    ) -> None:
         """Load ``cert_file`` (PEM chain, leaf first) and ``key_file`` (PEM key).
+
+        With ``client_ca_file``, clients are asked for a certificate, and one they
+        present must be signed by that CA (clients without one still connect: what
+        may be done without one is the server's decision, per request).
 
         Raises :class:`CertificateError` naming the file and the reason.
         """
         self._cert_file = Path(cert_file)
         self._key_file = Path(key_file)
         self._context = _server_context()
+        if client_ca_file is not None:
+            _ask_for_client_certificates(self._context, Path(client_ca_file))
         self._stamps = self._file_stamps()
         self._loaded = self._load_into(self._context)
         self.reloads = 0
@@ -177,6 +189,14 @@ def _server_context() -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+def _ask_for_client_certificates(context: ssl.SSLContext, ca_file: Path) -> None:
+    try:
+        context.load_verify_locations(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as error:
+        raise CertificateError(f"{ca_file}: not a readable PEM CA bundle ({error})") from error
+    context.verify_mode = ssl.CERT_OPTIONAL
 
 
 def _stamp(path: Path) -> _FileStamp:

@@ -287,6 +287,43 @@ def test_a_stopping_pod_keeps_serving_while_it_leaves_the_endpoints(
     )
 
 
+def test_client_auth_mounts_the_callers_ca_and_names_the_allowed_callers(
+    helm: Path, tmp_path: Path
+) -> None:
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+    auth = {"enabled": True, "caCertificate": pem, "commonNames": ["kube-apiserver"]}
+    docs = render(helm, tmp_path, {"webhook": {"clientAuth": auth}})
+    config_map = one(docs, "ConfigMap", "ig-imagegate-webhook-client-ca")
+    assert config_map["data"]["ca.crt"].strip() == pem
+    args = container(docs)["args"]
+    assert "--webhook-client-ca=/etc/imagegate/webhook-client-ca/ca.crt" in args
+    assert "--webhook-client-name=kube-apiserver" in args
+    volumes = one(docs, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "webhook-client-ca", "configMap": {"name": config_map["metadata"]["name"]}} in (
+        volumes
+    )
+    test_env = one(docs, "Pod")["spec"]["containers"][0]["env"]
+    assert {"name": "CLIENT_AUTH", "value": "true"} in test_env
+
+    existing = render(
+        helm, tmp_path, {"webhook": {"clientAuth": {"enabled": True, "existingConfigMap": "ca"}}}
+    )
+    volumes = one(existing, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "webhook-client-ca", "configMap": {"name": "ca"}} in volumes
+    assert not any(arg.startswith("--webhook-client-name") for arg in container(existing)["args"])
+
+    off = render(helm, tmp_path)
+    assert not any(arg.startswith("--webhook-client") for arg in container(off)["args"])
+
+
+def test_client_auth_needs_the_callers_ca(helm: Path, tmp_path: Path) -> None:
+    completed = run_helm(helm, tmp_path, {"webhook": {"clientAuth": {"enabled": True}}})
+    assert completed.returncode != 0
+    assert "webhook.clientAuth.caCertificate or .existingConfigMap is required" in (
+        completed.stderr
+    )
+
+
 def test_registry_credentials_and_namespace_map(helm: Path, tmp_path: Path) -> None:
     values = {
         "registry": {"existingSecret": "pull"},
