@@ -11,7 +11,7 @@ import pytest
 
 from e2e.controlplane import Cluster
 from e2e.manifests import deployment, stored_image
-from e2e.webhook import AUDIT_LABEL, PIN_LABEL, WebhookProcess, eventually
+from e2e.webhook import AUDIT_LABEL, PIN_LABEL, REGISTRIES_LABEL, WebhookProcess, eventually
 from imagegate.tracking import Platform
 from support.registry import (
     LocalRegistry,
@@ -114,3 +114,32 @@ def test_a_private_registry_is_read_with_the_pods_pull_secret(
         assert "the image is not pinned by digest" in refused.stderr
     finally:
         private.stop()
+
+
+def test_an_image_volume_from_a_forbidden_registry_is_denied(
+    cluster: Cluster, webhook: WebhookProcess
+) -> None:
+    ns = labelled_namespace(cluster, REGISTRIES_LABEL)
+    app = "registry.example.com/shop/web:1.0@sha256:" + "e1" * 32
+    weights = "quay.io/elsewhere/weights:v3@sha256:" + "e2" * 32
+    pod = f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: inference, namespace: {ns}}}
+spec:
+  containers: [{{name: app, image: "{app}", volumeMounts: [{{name: models, mountPath: /models}}]}}]
+  volumes: [{{name: models, image: {{reference: "{weights}"}}}}]
+"""
+    refused = cluster.kubectl("apply", "-f", "-", input_text=pod, check=False)
+    assert refused.returncode != 0
+    assert f"imagegate denied Pod {ns}/inference" in refused.stderr
+    assert f"[own-registry/allowed-registries] image volume 'models' image '{weights}'" in (
+        refused.stderr
+    )
+    # The same pod with its volume from the allowed registry is admitted and recorded.
+    allowed = pod.replace(weights, "registry.example.com/shop/weights:v3@sha256:" + "e3" * 32)
+    cluster.kubectl("apply", "-f", "-", input_text=allowed)
+    eventually(
+        lambda: webhook.records(deployment_name=f"{ns}/inference/volumes/models"),
+        what="the image volume recorded",
+    )

@@ -27,6 +27,8 @@ PROBE_NAMESPACE = "e2e-probe"
 TAG_ONLY_IMAGE = "nginx:1.27"
 AUDIT_LABEL = "e2e.imagegate.dev/audit"
 PIN_LABEL = "e2e.imagegate.dev/pin"
+REGISTRIES_LABEL = "e2e.imagegate.dev/registries"
+ALLOWED_REGISTRY = "registry.example.com/**"
 POLICIES = f"""
 apiVersion: imagegate.dev/v1alpha1
 kind: DeploymentPolicy
@@ -44,6 +46,14 @@ spec:
   match: {{namespaceLabels: {{{PIN_LABEL}: "true"}}}}
   rules: [{{rule: pin-tags}}]
   factsUnavailable: warn
+---
+apiVersion: imagegate.dev/v1alpha1
+kind: DeploymentPolicy
+metadata: {{name: own-registry}}
+spec:
+  mode: enforce
+  match: {{namespaceLabels: {{{REGISTRIES_LABEL}: "true"}}}}
+  rules: [{{rule: allowed-registries, patterns: ["{ALLOWED_REGISTRY}"]}}]
 """
 # The namespaces the chart keeps away from the webhook.
 EXCLUDED_NAMESPACES = ("kube-system", "kube-node-lease", "imagegate")

@@ -28,10 +28,14 @@ class Violation:
     image: str
     reason: str
     fix: str
+    described: str = ""
+    """How messages name what runs the image (``image volume 'models'``); empty:
+    ``container '<container>'``."""
 
     def describe(self, *, with_reason: bool = True) -> str:
         """One line naming policy, rule, container, image, why and the fix."""
-        subject = f"[{self.policy}/{self.rule}] container {self.container!r} image {self.image!r}"
+        what = self.described or f"container {self.container!r}"
+        subject = f"[{self.policy}/{self.rule}] {what} image {self.image!r}"
         if with_reason:
             return f"{subject}: {self.reason}; fix: {self.fix}"
         return f"{subject}; fix: {self.fix}"

@@ -9,12 +9,13 @@ import msgspec
 from imagegate.tracking import Platform, TrackingError, parse_reference
 from imagegate.workloads._identity import workload_identity
 from imagegate.workloads._model import (
+    IMAGE_VOLUME_PREFIX,
     ContainerImage,
     ContainerType,
     ExtractedWorkload,
     InvalidObjectError,
 )
-from imagegate.workloads._objects import Container, ObjectMeta, Pod, PodSpec, PodTemplate, Workload
+from imagegate.workloads._objects import ObjectMeta, Pod, PodSpec, PodTemplate, Workload
 from imagegate.workloads._platforms import pod_platforms
 
 # (API group, kind) of every object whose pods imagegate judges; any version.
@@ -94,41 +95,43 @@ def _decode(group: str, kind: str, raw: bytes) -> tuple[ObjectMeta, PodSpec]:
 def _containers(spec: PodSpec, pointer: str) -> Iterator[ContainerImage]:
     for index, container in enumerate(spec.containers):
         path = f"{pointer}/containers/{index}/image"
-        yield _image(container, ContainerType.CONTAINER, path)
+        yield _image(container.name, container.image, ContainerType.CONTAINER, path)
     for index, container in enumerate(spec.init_containers):
         sidecar = container.restart_policy == "Always"
         path = f"{pointer}/initContainers/{index}/image"
-        yield _image(container, ContainerType.SIDECAR if sidecar else ContainerType.INIT, path)
+        kind = ContainerType.SIDECAR if sidecar else ContainerType.INIT
+        yield _image(container.name, container.image, kind, path)
     for index, container in enumerate(spec.ephemeral_containers):
         path = f"{pointer}/ephemeralContainers/{index}/image"
-        yield _image(container, ContainerType.EPHEMERAL, path)
+        yield _image(container.name, container.image, ContainerType.EPHEMERAL, path)
+    for index, volume in enumerate(spec.volumes):
+        if volume.image is not None:
+            path = f"{pointer}/volumes/{index}/image/reference"
+            name = f"{IMAGE_VOLUME_PREFIX}{volume.name}"
+            yield _image(name, volume.image.reference, ContainerType.IMAGE_VOLUME, path)
 
 
-def _image(container: Container, container_type: ContainerType, path: str) -> ContainerImage:
-    if not container.image:
+def _image(name: str, image: str, container_type: ContainerType, path: str) -> ContainerImage:
+    if not image:
+        missing = (
+            "the image volume names no image reference"
+            if container_type is ContainerType.IMAGE_VOLUME
+            else "the container names no image"
+        )
         return ContainerImage(
-            name=container.name,
-            image=container.image,
-            type=container_type,
-            reference=None,
-            problem="the container names no image",
-            path=path,
+            name=name, image=image, type=container_type, reference=None, problem=missing, path=path
         )
     try:
-        reference = parse_reference(container.image)
+        reference = parse_reference(image)
     except TrackingError as error:
         return ContainerImage(
-            name=container.name,
-            image=container.image,
+            name=name,
+            image=image,
             type=container_type,
             reference=None,
             problem=error.message,
             path=path,
         )
     return ContainerImage(
-        name=container.name,
-        image=container.image,
-        type=container_type,
-        reference=reference,
-        path=path,
+        name=name, image=image, type=container_type, reference=reference, path=path
     )

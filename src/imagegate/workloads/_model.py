@@ -16,6 +16,14 @@ class ContainerType(enum.StrEnum):
     SIDECAR = "sidecar"
     """An init container with ``restartPolicy: Always``: it runs beside the others."""
     EPHEMERAL = "ephemeralContainer"
+    IMAGE_VOLUME = "imageVolume"
+    """A volume whose content is an image (``volumes[].image.reference``): judged and
+    recorded like a container's image."""
+
+
+IMAGE_VOLUME_PREFIX = "volumes/"
+"""Names of image volumes start with this, so that they never meet a container's
+name (container names cannot hold a slash) in deployment names or facts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +31,7 @@ class ContainerImage:
     """One container and its image as written, parsed if it could be."""
 
     name: str
+    """The container's name; ``volumes/<volume name>`` for an image volume."""
     image: str
     type: ContainerType
     reference: ImageReference | None
@@ -31,6 +40,14 @@ class ContainerImage:
     path: str = ""
     """JSON pointer to the image in the object, e.g. ``/spec/template/spec/containers/0/image``:
     where a mutating webhook patches it."""
+
+    @property
+    def described(self) -> str:
+        """How a message names what is not a container (``image volume 'models'``);
+        empty for a container, which messages name ``container '<name>'``."""
+        if self.type is ContainerType.IMAGE_VOLUME:
+            return f"image volume {self.name.removeprefix(IMAGE_VOLUME_PREFIX)!r}"
+        return ""
 
 
 @dataclass(frozen=True, slots=True)

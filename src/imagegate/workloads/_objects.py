@@ -31,6 +31,18 @@ class Container(msgspec.Struct, rename="camel"):
     """``Always`` on an init container makes it a sidecar."""
 
 
+class ImageVolumeSource(msgspec.Struct):
+    reference: str = ""
+
+
+class Volume(msgspec.Struct):
+    """A pod volume; only the ``image`` kind (an OCI artifact mounted read-only) runs
+    an image, so only it is read."""
+
+    name: str = ""
+    image: ImageVolumeSource | None = None
+
+
 class NodeSelectorRequirement(msgspec.Struct):
     key: str = ""
     operator: str = ""
@@ -63,6 +75,7 @@ class PodSpec(msgspec.Struct, rename="camel"):
     containers: list[Container] = msgspec.field(default_factory=list)
     init_containers: list[Container] = msgspec.field(default_factory=list)
     ephemeral_containers: list[Container] = msgspec.field(default_factory=list)
+    volumes: list[Volume] = msgspec.field(default_factory=list)
     node_selector: dict[str, str] = msgspec.field(default_factory=dict)
     affinity: Affinity | None = None
     image_pull_secrets: list[LocalObjectReference] = msgspec.field(default_factory=list)

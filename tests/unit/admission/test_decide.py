@@ -836,3 +836,27 @@ def test_a_pod_that_can_never_be_scheduled_is_admitted_but_not_recorded() -> Non
     assert decision.workload is not None
     names = [container.name for container in decision.workload.containers]
     assert decision.unrecorded == tuple((name, "no schedulable platform") for name in names)
+
+
+def test_an_image_volume_is_judged_like_a_container() -> None:
+    volumes = [{"name": "models", "image": {"reference": "quay.io/acme/weights:v3"}}]
+    decision = judge(with_pod_spec(load("deployment"), volumes=volumes))
+    assert decision.allowed is False
+    assert decision.message is not None
+    assert (
+        "[default/digest-pinned] image volume 'models' image 'quay.io/acme/weights:v3': "
+        "the image is not pinned by digest"
+    ) in decision.message
+    assert decision.records == ()
+
+
+def test_an_admitted_image_volume_is_recorded_under_its_own_name() -> None:
+    weights = "quay.io/acme/weights:v3@sha256:" + "e5" * 32
+    volumes = [{"name": "models", "image": {"reference": weights}}]
+    decision = judge(with_pod_spec(load("deployment"), volumes=volumes))
+    assert decision.allowed is True
+    recorded = {
+        request.key.deployment_name: request.artifact.reference for request in decision.records
+    }
+    assert recorded["shop/checkout/volumes/models"] == weights
+    assert "shop/checkout/checkout" in recorded  # the containers' records are unchanged

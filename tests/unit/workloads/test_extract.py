@@ -466,3 +466,50 @@ def test_handles_exactly_the_workload_kinds(group: str, kind: str, handled: bool
 
 def test_workload_kinds_are_the_nine_pod_carrying_kinds() -> None:
     assert len(WORKLOAD_KINDS) == 9
+
+
+def test_image_volumes_are_images_too_named_apart_from_containers() -> None:
+    pod = {
+        "metadata": {"name": "inference"},
+        "spec": {
+            "containers": [{"name": "models", "image": f"ghcr.io/acme/server@{DIGEST}"}],
+            "volumes": [
+                {"name": "cache", "emptyDir": {}},
+                {"name": "models", "image": {"reference": "quay.io/acme/weights:v3"}},
+                {"name": "empty", "image": {}},
+            ],
+        },
+    }
+    workload = extract("", "Pod", pod)
+    container, volume, empty = workload.containers
+    assert (container.name, container.type, container.described) == (
+        "models",
+        ContainerType.CONTAINER,
+        "",
+    )
+    assert volume.name == "volumes/models"  # never the same as a container's name
+    assert volume.type is ContainerType.IMAGE_VOLUME
+    assert volume.image == "quay.io/acme/weights:v3"
+    assert volume.reference is not None
+    assert volume.reference.repository == "quay.io/acme/weights"
+    assert volume.path == "/spec/volumes/1/image/reference"
+    assert volume.described == "image volume 'models'"
+    assert (empty.reference, empty.problem) == (None, "the image volume names no image reference")
+
+
+def test_image_volumes_of_a_template_are_read_where_a_patch_would_go() -> None:
+    deployment = {
+        "metadata": {"name": "web"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [{"name": "app", "image": f"ghcr.io/acme/web@{DIGEST}"}],
+                    "volumes": [
+                        {"name": "assets", "image": {"reference": "ghcr.io/acme/assets:1"}}
+                    ],
+                }
+            }
+        },
+    }
+    (_, volume) = extract("apps", "Deployment", deployment).containers
+    assert volume.path == "/spec/template/spec/volumes/0/image/reference"
