@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from imagegate.admission._errors import MalformedReviewError
-from imagegate.admission._naming import DeploymentNameTemplate
+from imagegate.admission._naming import DeploymentNameTemplate, fitted_name
 from imagegate.admission._review import AdmissionRequest, raw_object
 from imagegate.facts import Evidence, ImageFacts
 from imagegate.policy import (
@@ -317,7 +317,8 @@ def _keys(
             container=container.name,
         )
         for platform in workload.platforms:
-            deployment_name = name if len(workload.platforms) == 1 else f"{name}@{platform}"
+            suffix = "" if len(workload.platforms) == 1 else f"@{platform}"
+            deployment_name = fitted_name(name, suffix)
             key = DeploymentKey(
                 environment=context.cluster,
                 logical_environment=context.logical_environment,

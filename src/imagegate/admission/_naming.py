@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import string
 from dataclasses import dataclass
 
 DEFAULT_TEMPLATE = "{namespace}/{workload}/{container}"
+MAX_DEPLOYMENT_NAME = 253
+"""Longest deployment name the store takes."""
+_HASH_LENGTH = 12
 PLACEHOLDERS = frozenset({"cluster", "namespace", "kind", "workload", "container"})
 
 
@@ -60,3 +64,19 @@ class DeploymentNameTemplate:
             workload=workload,
             container=container,
         )
+
+
+def fitted_name(name: str, suffix: str = "") -> str:
+    """``name + suffix``, shortened when longer than a deployment name may be.
+
+    Kubernetes allows names (namespace 63, workload 253, container 63) that together
+    exceed the limit. The cut keeps the start of ``name``, then a dash and a hash of
+    the whole of it, then ``suffix`` (the platform): the same workload always gets
+    the same name, two workloads that share a long prefix never do, and every
+    platform's record of one container keeps one base.
+    """
+    if len(name) + len(suffix) <= MAX_DEPLOYMENT_NAME:
+        return name + suffix
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_HASH_LENGTH]
+    keep = MAX_DEPLOYMENT_NAME - len(suffix) - len(digest) - 1
+    return f"{name[:keep]}-{digest}{suffix}"

@@ -15,6 +15,44 @@ ARCH_LABELS = ("kubernetes.io/arch", "beta.kubernetes.io/arch")
 # platforms kubelet and the Kubernetes release images are built for).
 KNOWN_OSES = frozenset({"linux", "windows"})
 KNOWN_ARCHITECTURES = frozenset({"amd64", "arm64", "arm", "ppc64le", "s390x"})
+# What a node's kubernetes.io/os and /arch labels can hold at all: kubelet sets them
+# to Go's GOOS and GOARCH. Values a spec lists beyond these match no node, so they
+# never make a record: one container creates a bounded number of records, whatever
+# its affinity lists.
+POSSIBLE_OSES = frozenset(
+    {
+        "aix",
+        "android",
+        "darwin",
+        "dragonfly",
+        "freebsd",
+        "illumos",
+        "ios",
+        "linux",
+        "netbsd",
+        "openbsd",
+        "plan9",
+        "solaris",
+        "windows",
+    }
+)
+POSSIBLE_ARCHITECTURES = frozenset(
+    {
+        "386",
+        "amd64",
+        "arm",
+        "arm64",
+        "loong64",
+        "mips",
+        "mips64",
+        "mips64le",
+        "mipsle",
+        "ppc64",
+        "ppc64le",
+        "riscv64",
+        "s390x",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +82,9 @@ class _Values:
         only, excluded = (other, self) if self.complement else (self, other)
         return _Values(excluded.values - only.values, complement=True)
 
-    def resolve(self, default: str, known: frozenset[str]) -> list[str]:
+    def resolve(self, default: str, known: frozenset[str], possible: frozenset[str]) -> list[str]:
         if not self.complement:
-            return sorted(self.values)
+            return sorted(self.values & possible)
         if default not in self.values:
             # Unconstrained, or "anything but …" that leaves the default: the default.
             return [default]
@@ -61,8 +99,10 @@ def pod_platforms(spec: PodSpec, *, default: Platform) -> tuple[Platform, ...]:
     alternatives (OR), expressions within a term all apply (AND). Constraints that
     contradict each other leave no platform: such a pod can never be scheduled.
     """
-    oses = _allowed(spec, OS_LABELS).resolve(default.os, KNOWN_OSES)
-    architectures = _allowed(spec, ARCH_LABELS).resolve(default.architecture, KNOWN_ARCHITECTURES)
+    oses = _allowed(spec, OS_LABELS).resolve(default.os, KNOWN_OSES, POSSIBLE_OSES | {default.os})
+    architectures = _allowed(spec, ARCH_LABELS).resolve(
+        default.architecture, KNOWN_ARCHITECTURES, POSSIBLE_ARCHITECTURES | {default.architecture}
+    )
     return tuple(
         Platform(
             os=os,

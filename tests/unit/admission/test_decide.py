@@ -856,7 +856,47 @@ def test_an_admitted_image_volume_is_recorded_under_its_own_name() -> None:
     decision = judge(with_pod_spec(load("deployment"), volumes=volumes))
     assert decision.allowed is True
     recorded = {
-        request.key.deployment_name: request.artifact.reference for request in decision.records
+        request.key.deployment_name: request.artifact.reference
+        for request in decision.records
+        if request.artifact is not None
     }
     assert recorded["shop/checkout/volumes/models"] == weights
     assert "shop/checkout/checkout" in recorded  # the containers' records are unchanged
+
+
+def test_a_name_longer_than_a_deployment_name_may_be_is_shortened_not_parked() -> None:
+    workload = "w" * 240
+    review = with_metadata(load("deployment"), name=workload)
+    first = judge(review)
+    again = judge(review)
+    names = [request.key.deployment_name for request in first.records]
+    assert first.allowed is True
+    assert first.unrecorded == ()
+    assert names == [request.key.deployment_name for request in again.records]
+    assert all(len(name) <= 253 for name in names)
+    assert all(name.startswith(f"shop/{workload[:100]}") for name in names)
+    assert len(set(names)) == len(names), "each container keeps a name of its own"
+
+
+def test_the_platforms_of_one_container_are_bounded_by_what_nodes_can_be() -> None:
+    architectures = ["amd64", "arm64"] + [f"made-up-{number}" for number in range(2_000)]
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {
+                                "key": "kubernetes.io/arch",
+                                "operator": "In",
+                                "values": architectures,
+                            }
+                        ]
+                    }
+                ]
+            }
+        }
+    }
+    decision = judge(with_pod_spec(load("deployment"), affinity=affinity))
+    platforms = {str(request.platform) for request in decision.records}
+    assert platforms == {"linux/amd64", "linux/arm64"}

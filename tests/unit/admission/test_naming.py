@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from imagegate.admission import DEFAULT_TEMPLATE, DeploymentNameTemplate, TemplateError
+from imagegate.admission._naming import fitted_name
+from imagegate.tracking import validate_deployment_name
 
 KNOWN = "known: cluster, container, kind, namespace, workload"
 
@@ -134,3 +136,21 @@ def test_template_error_is_a_value_error() -> None:
 def test_a_template_that_cannot_render_is_refused_when_built(template: str) -> None:
     with pytest.raises(TemplateError):
         DeploymentNameTemplate(template)
+
+
+def test_a_fitting_name_is_left_as_it_is() -> None:
+    assert fitted_name("shop/web/app") == "shop/web/app"
+    assert fitted_name("shop/web/app", "@linux/arm64") == "shop/web/app@linux/arm64"
+
+
+def test_a_long_name_is_cut_with_a_hash_of_the_whole_and_keeps_its_suffix() -> None:
+    long = "ns/" + "w" * 300 + "/app"
+    other = "ns/" + "w" * 300 + "/sidecar"
+    fitted = fitted_name(long, "@linux/arm64")
+    assert len(fitted) == 253
+    assert fitted.endswith("@linux/arm64")
+    assert fitted == fitted_name(long, "@linux/arm64")
+    assert fitted_name(long) != fitted_name(other), "a shared prefix never shares a name"
+    base = fitted_name(long, "@linux/amd64").removesuffix("@linux/amd64")
+    assert fitted.removesuffix("@linux/arm64")[:200] == base[:200]
+    validate_deployment_name(fitted)
