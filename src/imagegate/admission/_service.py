@@ -86,8 +86,7 @@ class AdmissionService:
         workload = workload_of(request, default_platform=self._settings.default_platform)
         context = await self._context(workload, mutating=False)
         decision = decide(request=request, workload=workload, context=context)
-        if decision.records:
-            await self._record(decision.records)
+        spooled = bool(decision.records) and await self._record(decision.records)
         response = encode_response(
             api_version=api_version,
             uid=request.uid,
@@ -96,7 +95,7 @@ class AdmissionService:
             message=decision.message,
             warnings=decision.warnings,
         )
-        self._observe("validate", request, decision, started)
+        self._observe("validate", request, decision, started, spooled=spooled)
         return response
 
     async def mutate(self, body: bytes) -> bytes:
@@ -189,9 +188,11 @@ class AdmissionService:
             log.warning("namespace_lookup_failed", namespace=namespace, error=str(error))
             return None
 
-    async def _record(self, records: tuple[RecordRequest, ...]) -> None:
+    async def _record(self, records: tuple[RecordRequest, ...]) -> bool:
+        """Hand ``records`` to the sink; False when it held them as a repeat of what
+        it has spooled already (a heartbeat), True when they are written."""
         if self._sink.hold(records):
-            return
+            return False
         append = asyncio.ensure_future(self._sink.append(records))
         started = time.perf_counter()
         try:
@@ -209,6 +210,7 @@ class AdmissionService:
         except StoreUnavailableError as error:
             self._metrics.unrecorded_images.labels(reason="spool_failed").inc(len(records))
             log.exception("spool_append_failed", error=str(error), records=len(records))
+        return True
 
     def _finish_background(self, task: asyncio.Future[None], *, records: int) -> None:
         self._background.discard(task)
@@ -217,7 +219,13 @@ class AdmissionService:
             log.error("spool_append_failed", error=str(task.exception()))
 
     def _observe(
-        self, webhook: str, request: AdmissionRequest, decision: Decision, started: float
+        self,
+        webhook: str,
+        request: AdmissionRequest,
+        decision: Decision,
+        started: float,
+        *,
+        spooled: bool = False,
     ) -> None:
         elapsed = time.perf_counter() - started
         verdict = "allow" if decision.allowed else "deny"
@@ -238,8 +246,14 @@ class AdmissionService:
             return
         # An allowed admission with nothing to say is routine: one line per pod of every
         # rollout would bury the denials, warnings and exceptions an operator looks for.
+        # One that writes history (not a repeat held as a heartbeat) is not: every
+        # change of the records must leave a line at the default level.
         routine = decision.allowed and not (
-            decision.warnings or decision.violations or decision.excepted or decision.unrecorded
+            spooled
+            or decision.warnings
+            or decision.violations
+            or decision.excepted
+            or decision.unrecorded
         )
         if routine and not log.is_enabled_for(logging.DEBUG):
             return
@@ -259,6 +273,7 @@ class AdmissionService:
                 f"{w.violation.describe()} (excepted: {w.reason})" for w in decision.excepted
             ],
             records=len(decision.records),
+            recorded=[r.key.deployment_name for r in decision.records] if spooled else [],
             dry_run=bool(request.dry_run),
             latency_ms=round(elapsed * 1000, 3),
         )
