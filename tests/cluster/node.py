@@ -24,7 +24,12 @@ from pathlib import Path
 from cluster import configs
 from cluster.configs import Layout
 from cluster.netns import NetworkNamespace, remove_stale_namespaces, run
-from e2e.controlplane import ManagedProcess, ProcessFailedError, http_ok
+from e2e.controlplane import (
+    ManagedProcess,
+    ProcessFailedError,
+    admission_configuration,
+    http_ok,
+)
 from e2e.pki import ClusterPki, make_cluster_pki
 from imagegate.tracking import utc_now
 
@@ -51,6 +56,9 @@ class NodeCluster:
     layout: Layout = field(init=False)
     netns: NetworkNamespace = field(init=False)
     pki: ClusterPki | None = None
+    webhook_callers: ClusterPki | None = None
+    """The CA and client certificate (CN ``e2e-admin``) kube-apiserver presents to
+    every webhook Service (``*.svc``), through its AdmissionConfiguration."""
     kubeconfig: Path = field(default_factory=Path)
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
 
@@ -124,6 +132,8 @@ class NodeCluster:
             extra_ips=(self.layout.node_ip,),
             node_name=self.layout.node_name,
         )
+        (self.work_dir / "webhook-callers").mkdir()
+        self.webhook_callers = make_cluster_pki(self.work_dir / "webhook-callers", now=utc_now())
         self._write_kubeconfigs()
         self._start_etcd()
         self._start_apiserver()
@@ -270,6 +280,8 @@ class NodeCluster:
     def _start_apiserver(self) -> None:
         pki = self.pki
         assert pki is not None
+        assert self.webhook_callers is not None
+        admission = admission_configuration(self.work_dir, "*.svc", self.webhook_callers)
         process = self.start_process(
             "kube-apiserver",
             [
@@ -287,6 +299,7 @@ class NodeCluster:
                 f"--kubelet-client-certificate={pki.admin_cert}",
                 f"--kubelet-client-key={pki.admin_key}",
                 "--allow-privileged=true",
+                f"--admission-control-config-file={admission}",
                 "--v=1",
             ],
         )

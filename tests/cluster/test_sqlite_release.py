@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +32,7 @@ from cluster.release import (
     write_persistent_volume,
 )
 from e2e.webhook import eventually
+from support.reviews import review
 
 DENIED = 'admission webhook "validate.imagegate.dev" denied the request'
 
@@ -264,6 +268,54 @@ def test_a_policy_change_by_helm_upgrade_takes_effect_without_a_restart(
     (after,) = release.pods()
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
     assert after["status"]["containerStatuses"][0]["restartCount"] == 0
+
+
+def test_with_client_auth_only_the_api_server_may_call_the_webhook(
+    release: Release, node_cluster: NodeCluster, images: ClusterImages
+) -> None:
+    callers = node_cluster.webhook_callers
+    assert callers is not None
+    client_auth = {
+        "enabled": True,
+        "caCertificate": callers.ca_cert.read_text(),
+        "commonNames": ["e2e-admin"],
+    }
+    release.upgrade({**release.base_values(), "webhook": {"clientAuth": client_auth}})
+    tested = release.helm("test", release.name, "-n", release.namespace, "--logs")
+    assert "POST /validate without a client certificate: 403" in tested.stdout
+
+    # kube-apiserver presents its certificate (AdmissionConfiguration): admitted.
+    namespace = "guarded"
+    create_namespace(node_cluster, namespace, {})
+    apply(node_cluster, workload("web", namespace, images.busybox_1.by_digest))
+    release.records_when(f"{namespace}/web/app", bool, what="the admission recorded")
+
+    # The same from anyone else who reaches the Service: refused, nothing recorded.
+    forged = review("Deployment", "forged", namespace, [images.busybox_2.by_digest])
+    service = node_cluster.get_json("service", release.name, "-n", release.namespace)
+    address = service["spec"]["clusterIP"]  # type: ignore[index]
+    status = node_cluster.netns.call(lambda: post_without_certificate(address, forged))
+    assert status == 403
+    apply(node_cluster, workload("later", namespace, images.busybox_1.by_digest))
+    release.records_when(f"{namespace}/later/app", bool, what="a later admission recorded")
+    assert release.records(f"{namespace}/forged/app") == []
+
+
+def post_without_certificate(address: str, document: dict[str, Any]) -> int:
+    """POST ``document`` to /validate at ``address`` as a client with no certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # who the server is does not matter here
+    request = urllib.request.Request(
+        f"https://{address}:443/validate",
+        data=json.dumps(document).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return refused.code
 
 
 def test_helm_uninstall_leaves_nothing_refusing_workloads(

@@ -6,6 +6,7 @@ API server stores and admits objects, which is all an admission webhook needs.
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import subprocess
@@ -268,3 +269,47 @@ def _clean_env() -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith("ETCD_") and key not in ("KUBECONFIG", "HTTPS_PROXY", "HTTP_PROXY")
     }
+
+
+def admission_configuration(directory: Path, webhook_host: str, callers: ClusterPki) -> Path:
+    """kube-apiserver's AdmissionConfiguration (for --admission-control-config-file):
+    the webhook plugins present ``callers``' client certificate (its admin pair) to
+    ``webhook_host``: host:port as in a webhook URL, a Service's DNS name, or a
+    wildcard such as ``*.svc``."""
+    kubeconfig = directory / "webhook-clients.kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "users": [
+                    {
+                        "name": webhook_host,
+                        "user": {
+                            "client-certificate": str(callers.admin_cert),
+                            "client-key": str(callers.admin_key),
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    plugin = {
+        "apiVersion": "apiserver.config.k8s.io/v1",
+        "kind": "WebhookAdmissionConfiguration",
+        "kubeConfigFile": str(kubeconfig),
+    }
+    path = directory / "admission-configuration.json"
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "apiserver.config.k8s.io/v1",
+                "kind": "AdmissionConfiguration",
+                "plugins": [
+                    {"name": "ValidatingAdmissionWebhook", "configuration": plugin},
+                    {"name": "MutatingAdmissionWebhook", "configuration": plugin},
+                ],
+            }
+        )
+    )
+    return path

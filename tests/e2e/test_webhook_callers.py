@@ -12,12 +12,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from e2e.conftest import e2e_bin
-from e2e.controlplane import ControlPlane
+from e2e.controlplane import ControlPlane, admission_configuration
 from e2e.manifests import deployment
 from e2e.pki import ClusterPki, make_cluster_pki
 from e2e.webhook import (
@@ -39,48 +38,6 @@ class Guarded:
     plane: ControlPlane
     webhook: WebhookProcess
     callers: ClusterPki
-
-
-def admission_configuration(directory: Path, webhook_host: str, callers: ClusterPki) -> Path:
-    """kube-apiserver's AdmissionConfiguration: the webhook plugins present
-    ``callers``' client certificate to ``webhook_host`` (host:port, as in the URL)."""
-    kubeconfig = directory / "webhook-clients.kubeconfig"
-    kubeconfig.write_text(
-        json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "users": [
-                    {
-                        "name": webhook_host,
-                        "user": {
-                            "client-certificate": str(callers.admin_cert),
-                            "client-key": str(callers.admin_key),
-                        },
-                    }
-                ],
-            }
-        )
-    )
-    plugin = {
-        "apiVersion": "apiserver.config.k8s.io/v1",
-        "kind": "WebhookAdmissionConfiguration",
-        "kubeConfigFile": str(kubeconfig),
-    }
-    path = directory / "admission-configuration.json"
-    path.write_text(
-        json.dumps(
-            {
-                "apiVersion": "apiserver.config.k8s.io/v1",
-                "kind": "AdmissionConfiguration",
-                "plugins": [
-                    {"name": "ValidatingAdmissionWebhook", "configuration": plugin},
-                    {"name": "MutatingAdmissionWebhook", "configuration": plugin},
-                ],
-            }
-        )
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
