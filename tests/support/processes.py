@@ -53,6 +53,27 @@ def run_cli(
     return Completed(completed.returncode, completed.stdout, completed.stderr)
 
 
+def serve_until_refused(
+    tmp_path: Path, *flags: str, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """``imagegate serve FLAGS`` on a free port and files in ``tmp_path``, for flags it
+    must refuse: (exit code, stderr)."""
+    completed = run_cli(
+        [
+            "serve",
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--spool",
+            str(tmp_path / "spool.db"),
+            "--no-namespace-labels",
+            *flags,
+        ],
+        store=tmp_path / "imagegate.db",
+        env=env,
+    )
+    return completed.exit_code, completed.stderr
+
+
 def stop_process(process: subprocess.Popen[Any], *, timeout_s: float) -> None:
     """SIGTERM, as Kubernetes stops a pod; SIGKILL if it has not exited in ``timeout_s``."""
     if process.poll() is not None:

@@ -6,41 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from support.processes import free_port, run_cli
-
-
-def serve(tmp_path: Path, *flags: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    completed = run_cli(
-        [
-            "serve",
-            "--listen",
-            f"127.0.0.1:{free_port()}",
-            "--spool",
-            str(tmp_path / "spool.db"),
-            "--no-namespace-labels",
-            *flags,
-        ],
-        store=tmp_path / "imagegate.db",
-        env=env,
-    )
-    return completed.exit_code, completed.stderr
+from support.processes import serve_until_refused
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf"])
 def test_a_heartbeat_interval_that_is_not_seconds_is_refused(tmp_path: Path, value: str) -> None:
-    code, stderr = serve(tmp_path, f"--heartbeat-interval={value}")
+    code, stderr = serve_until_refused(tmp_path, f"--heartbeat-interval={value}")
     assert code == 1
     assert f"imagegate: error: --heartbeat-interval {value}: give seconds, 0 or more" in stderr
     assert not (tmp_path / "spool.db").exists(), "refused before anything was opened"
 
 
 def test_a_heartbeat_interval_from_the_environment_is_checked_too(tmp_path: Path) -> None:
-    code, stderr = serve(tmp_path, env={"IMAGEGATE_HEARTBEAT_INTERVAL": "ten"})
+    code, stderr = serve_until_refused(tmp_path, env={"IMAGEGATE_HEARTBEAT_INTERVAL": "ten"})
     assert code == 2
     assert "argument --heartbeat-interval: invalid float value: 'ten'" in stderr
 
 
 def test_an_unknown_event_loop_is_refused(tmp_path: Path) -> None:
-    code, stderr = serve(tmp_path, "--event-loop", "trio")
+    code, stderr = serve_until_refused(tmp_path, "--event-loop", "trio")
     assert code == 2
     assert "argument --event-loop: invalid choice: 'trio'" in stderr
