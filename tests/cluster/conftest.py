@@ -40,6 +40,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(600))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed scenario's report ends with the tails of every component's log: in CI
+    the work directory is gone by the time anyone reads the report."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    cluster = getattr(item, "funcargs", {}).get("node_cluster")
+    if report.failed and isinstance(cluster, NodeCluster):
+        report.sections.append(("cluster components", cluster.log_tails()))
+
+
 def _unavailable(message: str) -> None:
     if os.environ.get("IMAGEGATE_CLUSTER_REQUIRED") == "1":
         pytest.fail(message)

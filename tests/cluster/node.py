@@ -23,7 +23,7 @@ from pathlib import Path
 
 from cluster import configs
 from cluster.configs import Layout
-from cluster.netns import NetworkNamespace, remove_stale_namespaces, run
+from cluster.netns import NetworkNamespace, remove_stale_namespaces
 from e2e.controlplane import (
     ManagedProcess,
     ProcessFailedError,
@@ -539,8 +539,3 @@ def tools_from_environment() -> ClusterTools | None:
     """``IMAGEGATE_CLUSTER_BIN``, when set."""
     configured = os.environ.get("IMAGEGATE_CLUSTER_BIN")
     return ClusterTools(Path(configured)) if configured else None
-
-
-def run_host(command: Sequence[str]) -> str:
-    """A host command's output (fails with its stderr)."""
-    return run(command).stdout
