@@ -46,7 +46,8 @@ class Metrics:
         )
         self.admission_errors = Counter(
             "imagegate_admission_errors",
-            "AdmissionReviews refused as malformed (HTTP 400), by reason.",
+            "AdmissionReviews refused unjudged, by reason: malformed (HTTP 400) or "
+            "unauthorized_caller (403).",
             ["reason"],
             registry=self.registry,
         )
