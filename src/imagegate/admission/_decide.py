@@ -15,7 +15,13 @@ from typing import Any
 import msgspec
 
 from imagegate.admission._errors import MalformedReviewError
-from imagegate.admission._naming import DeploymentNameTemplate, fitted_name
+from imagegate.admission._naming import DeploymentNameTemplate
+from imagegate.admission._records import (
+    RecordTarget,
+    decommissioned,
+    deployed_records,
+    record_keys,
+)
 from imagegate.admission._review import AdmissionRequest, raw_object
 from imagegate.facts import Evidence, ImageFacts
 from imagegate.policy import (
@@ -30,14 +36,7 @@ from imagegate.policy import (
     Violation,
     evaluate,
 )
-from imagegate.tracking import (
-    Artifact,
-    DeploymentKey,
-    Kind,
-    Platform,
-    RecordRequest,
-    Status,
-)
+from imagegate.tracking import Origin, Platform, RecordRequest
 from imagegate.workloads import (
     ExtractedWorkload,
     InvalidObjectError,
@@ -236,14 +235,8 @@ def _decide_delete(
         # A Pod of a ReplicaSet going away says nothing about the Deployment's life.
         return Decision(allowed=True, workload=workload, judged=True)
     records = tuple(
-        RecordRequest(
-            key=key,
-            artifact=None,
-            platform=None,
-            status=Status.DECOMMISSIONED,
-            observed_at=context.now,
-        )
-        for key, _platform, _container in _keys(workload, context)
+        decommissioned(key, now=context.now, origin=Origin.ADMISSION)
+        for key, _platform, _container in record_keys(workload, record_target(context))
     )
     return Decision(allowed=True, records=records, workload=workload, judged=True)
 
@@ -258,36 +251,28 @@ def _records(
         # Updates of owned objects include old ReplicaSets being scaled down: recording
         # their (older) images would supersede the rollout's new one.
         return (), ()
-    records: list[RecordRequest] = []
-    unrecorded: list[tuple[str, str]] = []
-    if not workload.platforms:
-        # Contradictory node constraints: the pod can never run, so nothing is deployed.
-        return (), tuple((c.name, "no schedulable platform") for c in workload.containers)
-    by_container = {container.name: container for container in workload.containers}
-    for key, platform, container_name in _keys(workload, context):
-        container = by_container[container_name]
-        reference = container.reference
-        digest = reference.digest if reference is not None else None
-        facts = context.facts.get(container_name, _NO_FACTS).registry
-        if reference is not None and digest is None and isinstance(facts, ImageFacts):
-            # A tag the registry resolved: record the image that actually runs.
-            digest = facts.digest
-        if reference is None or digest is None:
-            reason = "invalid image reference" if reference is None else "no digest"
-            if (container_name, reason) not in unrecorded:
-                unrecorded.append((container_name, reason))
-            continue
-        records.append(
-            RecordRequest(
-                key=key,
-                artifact=Artifact(
-                    repository=reference.repository, digest=digest, tag=reference.tag
-                ),
-                platform=platform,
-                observed_at=context.now,
-            )
-        )
-    return tuple(records), tuple(unrecorded)
+    # A tag the registry resolved: record the image that actually runs.
+    resolved = {
+        name: facts.registry.digest
+        for name, facts in context.facts.items()
+        if isinstance(facts.registry, ImageFacts)
+    }
+    return deployed_records(
+        workload,
+        record_target(context),
+        now=context.now,
+        origin=Origin.ADMISSION,
+        digests=resolved,
+    )
+
+
+def record_target(context: AdmissionContext) -> RecordTarget:
+    """Where the records of an admitted workload go."""
+    return RecordTarget(
+        cluster=context.cluster,
+        logical_environment=context.logical_environment,
+        name_template=context.name_template,
+    )
 
 
 def deployment_keys(
@@ -295,37 +280,10 @@ def deployment_keys(
 ) -> dict[str, list[tuple[str, str, str]]]:
     """(environment, logical environment, deployment name) of each container's records."""
     keys: dict[str, list[tuple[str, str, str]]] = {}
-    for key, _platform, container in _keys(workload, context):
+    for key, _platform, container in record_keys(workload, record_target(context)):
         keys.setdefault(container, []).append(
             (key.environment, key.logical_environment, key.deployment_name)
         )
-    return keys
-
-
-def _keys(
-    workload: ExtractedWorkload, context: AdmissionContext
-) -> list[tuple[DeploymentKey, Platform, str]]:
-    """One key per container and platform; several platforms get a suffix each."""
-    identity = workload.identity
-    keys = []
-    for container in workload.containers:
-        name = context.name_template.render(
-            cluster=context.cluster,
-            namespace=identity.namespace,
-            kind=identity.kind,
-            workload=identity.name,
-            container=container.name,
-        )
-        for platform in workload.platforms:
-            suffix = "" if len(workload.platforms) == 1 else f"@{platform}"
-            deployment_name = fitted_name(name, suffix)
-            key = DeploymentKey(
-                environment=context.cluster,
-                logical_environment=context.logical_environment,
-                deployment_name=deployment_name,
-                kind=Kind.CONTAINER_IMAGE,
-            )
-            keys.append((key, platform, container.name))
     return keys
 
 

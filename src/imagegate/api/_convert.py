@@ -8,6 +8,7 @@ import binascii
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
@@ -51,6 +52,7 @@ from imagegate.tracking import (
     InvalidParameterError,
     Kind,
     LogicalEnvironment,
+    Origin,
     Platform,
     RecordRequest,
     RecordResult,
@@ -119,13 +121,15 @@ async def record_simple(
         return await tracker.record(request)
 
 
-async def record_full(body: DeploymentBody, *, tracker: Tracker) -> RecordResult:
+async def record_full(
+    body: DeploymentBody, *, tracker: Tracker, origin: Origin = Origin.API
+) -> RecordResult:
     """Record a full-form payload; errors name the payload's own fields."""
     # An artifact given as repository + digest is at fault in its digest, not "reference".
     named_by_digest = body.reference is None and body.digest is not None
     fields = {"reference": "digest"} if named_by_digest else {}
     with _renamed_fields(fields):
-        return await tracker.record(request_from_full(body))
+        return await tracker.record(replace(request_from_full(body), origin=origin))
 
 
 def request_from_full(body: DeploymentBody) -> RecordRequest:
@@ -179,6 +183,8 @@ def record_to_wire(record: DeploymentRecord) -> DeploymentRecordOut:
         updated_at=timestamp_to_wire(record.updated_at),
         last_seen_at=timestamp_to_wire(record.last_seen_at),
         superseded_by=record.superseded_by,
+        origin=record.origin.value,
+        ended_by=record.ended_by.value if record.ended_by else None,
     )
 
 

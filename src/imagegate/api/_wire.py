@@ -82,6 +82,10 @@ class DeploymentRecordOut(msgspec.Struct):
     updated_at: str
     last_seen_at: str
     superseded_by: int | None
+    origin: str
+    """What created the record: admission, cluster, api, cli or unknown."""
+    ended_by: str | None
+    """What superseded or decommissioned it; null while deployed."""
 
 
 class RecordResultOut(msgspec.Struct):

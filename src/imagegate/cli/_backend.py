@@ -32,7 +32,7 @@ from imagegate.api import (
 )
 from imagegate.facts import EvidenceStore, ScanFormat
 from imagegate.store import open_store
-from imagegate.tracking import Tracker, utc_now
+from imagegate.tracking import Origin, Tracker, utc_now
 
 T = TypeVar("T")
 
@@ -100,7 +100,7 @@ class LocalBackend:
         return cls(Tracker(store), store, evidence=store)
 
     async def record(self, body: DeploymentBody) -> RecordResultOut:
-        return result_to_wire(await record_full(body, tracker=self._tracker))
+        return result_to_wire(await record_full(body, tracker=self._tracker, origin=Origin.CLI))
 
     async def list_deployments(self, parameters: Mapping[str, str]) -> DeploymentPageOut:
         page = await self._tracker.list_deployments(deployment_query_from(parameters))

@@ -24,6 +24,7 @@ from imagegate.tracking import (
     Artifact,
     DeploymentKey,
     Kind,
+    Origin,
     Platform,
     QueuedRequest,
     RecordRequest,
@@ -62,6 +63,8 @@ class _SpooledRequest(msgspec.Struct, array_like=True):
     platform: _SpooledPlatform | None
     status: str
     observed_at: str
+    origin: str = Origin.ADMISSION.value
+    """Added after the first release: requests spooled before came from admission."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +267,7 @@ def _encode(request: RecordRequest) -> bytes:
             ),
             status=request.status.value,
             observed_at=observed_at.isoformat(),
+            origin=request.origin.value,
         )
     )
 
@@ -295,6 +299,7 @@ def _decode(blob: bytes) -> RecordRequest:
         platform=platform,
         status=Status(spooled.status),
         observed_at=datetime.fromisoformat(spooled.observed_at),
+        origin=Origin(spooled.origin),
     )
 
 

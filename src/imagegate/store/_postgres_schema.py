@@ -8,7 +8,7 @@ at once migrate exactly once.
 
 from __future__ import annotations
 
-from imagegate.tracking import DEFAULT_ENVIRONMENT, DEFAULT_LOGICAL_ENVIRONMENTS
+from imagegate.tracking import DEFAULT_ENVIRONMENT, DEFAULT_LOGICAL_ENVIRONMENTS, Origin
 
 SCHEMA_MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -27,6 +27,10 @@ _SEED_ROWS = "\n".join(
         f"('{DEFAULT_ENVIRONMENT}', 'default environment of records that name none', now());",
     ]
 )
+
+# Spelled out rather than derived from Origin: a released migration never changes.
+_ORIGINS = "'admission', 'cluster', 'api', 'cli', 'unknown'"
+assert {o.strip(" '") for o in _ORIGINS.split(",")} == {o.value for o in Origin}
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: environments, deployment records, API keys.
@@ -160,5 +164,15 @@ MIGRATIONS: tuple[str, ...] = (
     # 4: the history of one deployment name across environments, without a table scan.
     """
     CREATE INDEX deployments_by_name ON deployments (deployment_name, id);
+    """,
+    # 5: where each change came from (admission, cluster watch, API, CLI): the origin
+    # of a record, and what ended it. Rows written before are of unknown origin.
+    f"""
+    ALTER TABLE deployments ADD COLUMN origin TEXT NOT NULL DEFAULT 'unknown'
+        CHECK (origin IN ({_ORIGINS}));
+    ALTER TABLE deployments ADD COLUMN ended_by TEXT CHECK (ended_by IN ({_ORIGINS}));
+    CREATE TRIGGER deployments_origin_immutable BEFORE UPDATE OF origin ON deployments
+    FOR EACH ROW WHEN (NEW.origin <> OLD.origin) EXECUTE FUNCTION
+        imagegate_refuse('the origin of a deployment record never changes');
     """,
 )

@@ -45,6 +45,7 @@ from imagegate.tracking import (
     EnvironmentExistsError,
     Kind,
     LogicalEnvironment,
+    Origin,
     Platform,
     QueuedRequest,
     QueuedResult,
@@ -82,7 +83,7 @@ _KEY_LOCK_NAMESPACE = 0x1A6F
 _RECORD_COLUMNS = (
     "id, environment, logical_environment, deployment_name, kind, repository, digest, tag, "
     "platform_os, platform_architecture, platform_variant, status, created_at, updated_at, "
-    "last_seen_at, superseded_by"
+    "last_seen_at, superseded_by, origin, ended_by"
 )
 
 # Losing a race: the transaction changed nothing and may run again.
@@ -557,10 +558,11 @@ async def _apply(
     if plan.retire_id is not None and plan.retire_status is not None:
         retired = await _fetch_one(
             connection,
-            "UPDATE deployments SET status = $1, updated_at = $2 WHERE id = $3 "
+            "UPDATE deployments SET status = $1, updated_at = $2, ended_by = $3 WHERE id = $4 "
             f"RETURNING {_RECORD_COLUMNS}",
             plan.retire_status.value,
             stamp,
+            request.origin.value,
             plan.retire_id,
         )
     record: DeploymentRecord | None = retired
@@ -619,8 +621,8 @@ async def _insert(
         connection,
         "INSERT INTO deployments (environment, logical_environment, deployment_name, kind, "
         "repository, digest, tag, platform_os, platform_architecture, platform_variant, "
-        "status, created_at, updated_at, last_seen_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'deployed', $11, $11, $11) "
+        "status, created_at, updated_at, last_seen_at, origin) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'deployed', $11, $11, $11, $12) "
         f"RETURNING {_RECORD_COLUMNS}",
         request.key.environment,
         request.key.logical_environment,
@@ -633,6 +635,7 @@ async def _insert(
         platform.architecture if platform else None,
         platform.variant if platform else None,
         stamp,
+        request.origin.value,
     )
 
 
@@ -698,6 +701,8 @@ def _record_from_row(row: Any) -> DeploymentRecord:
         updated_at=row["updated_at"],
         last_seen_at=row["last_seen_at"],
         superseded_by=row["superseded_by"],
+        origin=Origin(row["origin"]),
+        ended_by=Origin(row["ended_by"]) if row["ended_by"] is not None else None,
     )
 
 

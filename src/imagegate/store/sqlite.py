@@ -40,6 +40,7 @@ from imagegate.tracking import (
     EnvironmentExistsError,
     Kind,
     LogicalEnvironment,
+    Origin,
     Platform,
     QueuedRequest,
     QueuedResult,
@@ -62,7 +63,7 @@ DEFAULT_BUSY_TIMEOUT_S = 10.0
 _RECORD_COLUMNS = (
     "id, environment, logical_environment, deployment_name, kind, repository, digest, tag, "
     "platform_os, platform_architecture, platform_variant, status, created_at, updated_at, "
-    "last_seen_at, superseded_by"
+    "last_seen_at, superseded_by, origin, ended_by"
 )
 
 
@@ -420,8 +421,8 @@ def _apply(
     # Retire before inserting: the unique index admits one deployed row at any time.
     if plan.retire_id is not None and plan.retire_status is not None:
         connection.execute(
-            "UPDATE deployments SET status = ?, updated_at = ? WHERE id = ?",
-            (plan.retire_status.value, stamp, plan.retire_id),
+            "UPDATE deployments SET status = ?, updated_at = ?, ended_by = ? WHERE id = ?",
+            (plan.retire_status.value, stamp, request.origin.value, plan.retire_id),
         )
     new_id: int | None = None
     if plan.insert:
@@ -472,8 +473,8 @@ def _insert(connection: sqlite3.Connection, request: RecordRequest, stamp: str) 
     cursor = connection.execute(
         "INSERT INTO deployments (environment, logical_environment, deployment_name, kind, "
         "repository, digest, tag, platform_os, platform_architecture, platform_variant, "
-        "status, created_at, updated_at, last_seen_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deployed', ?, ?, ?)",
+        "status, created_at, updated_at, last_seen_at, origin) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'deployed', ?, ?, ?, ?)",
         (
             request.key.environment,
             request.key.logical_environment,
@@ -488,6 +489,7 @@ def _insert(connection: sqlite3.Connection, request: RecordRequest, stamp: str) 
             stamp,
             stamp,
             stamp,
+            request.origin.value,
         ),
     )
     assert cursor.lastrowid is not None
@@ -548,6 +550,8 @@ def _record_from_row(row: sqlite3.Row | tuple[Any, ...]) -> DeploymentRecord:
         updated_at,
         last_seen_at,
         superseded_by,
+        origin,
+        ended_by,
     ) = row
     platform = (
         Platform(os=platform_os, architecture=platform_architecture, variant=platform_variant)
@@ -569,6 +573,8 @@ def _record_from_row(row: sqlite3.Row | tuple[Any, ...]) -> DeploymentRecord:
         updated_at=parse_timestamp(updated_at),
         last_seen_at=parse_timestamp(last_seen_at),
         superseded_by=superseded_by,
+        origin=Origin(origin),
+        ended_by=Origin(ended_by) if ended_by is not None else None,
     )
 
 

@@ -30,6 +30,22 @@ class Status(enum.StrEnum):
     DECOMMISSIONED = "decommissioned"
 
 
+class Origin(enum.StrEnum):
+    """Where a change of the records came from, kept with each record for the audit trail."""
+
+    ADMISSION = "admission"
+    """The admission webhook, when no cluster watch confirms what the API server stored."""
+    CLUSTER = "cluster"
+    """The cluster watch: an object the API server persisted (or removed), or a
+    reconciliation of the records with what the cluster holds."""
+    API = "api"
+    """A call to the HTTP API (a CD pipeline)."""
+    CLI = "cli"
+    """``imagegate deployment record`` on a local store."""
+    UNKNOWN = "unknown"
+    """Records written before origins were kept."""
+
+
 class Outcome(enum.StrEnum):
     """What one recording call did to the store."""
 
@@ -103,6 +119,10 @@ class DeploymentRecord:
     """When the artifact was last reported deployed under the key (heartbeat)."""
     superseded_by: int | None = None
     """Id of the record that replaced this one, once superseded."""
+    origin: Origin = Origin.UNKNOWN
+    """What created this record."""
+    ended_by: Origin | None = None
+    """What superseded or decommissioned it; ``None`` while deployed."""
 
     def is_same_deployment(self, artifact: Artifact, platform: Platform | None) -> bool:
         """Whether recording ``artifact`` on ``platform`` is only a heartbeat of this record.
@@ -149,6 +169,8 @@ class RecordRequest:
     ``None`` means "now". Set when a request is written later than it happened,
     so that a record replayed after a store outage keeps its true time.
     """
+    origin: Origin = Origin.API
+    """Who asks: kept on the record it creates, or as what ended the one it retires."""
 
 
 @dataclass(frozen=True, slots=True)

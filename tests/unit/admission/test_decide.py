@@ -17,7 +17,15 @@ from imagegate.admission import (
     workload_of,
 )
 from imagegate.policy import CompiledPolicy, Mode, Violation, baseline_policy
-from imagegate.tracking import Artifact, DeploymentKey, Kind, Platform, RecordRequest, Status
+from imagegate.tracking import (
+    Artifact,
+    DeploymentKey,
+    Kind,
+    Origin,
+    Platform,
+    RecordRequest,
+    Status,
+)
 from imagegate.workloads import WorkloadIdentity
 from unit.admission.reviews import (
     BUSYBOX,
@@ -130,6 +138,7 @@ def deployed(name: str, container: str, platform: str = "linux/amd64") -> Record
         platform=p(platform),
         status=Status.DEPLOYED,
         observed_at=NOW,
+        origin=Origin.ADMISSION,
     )
 
 
@@ -140,6 +149,7 @@ def decommissioned(name: str) -> RecordRequest:
         platform=None,
         status=Status.DECOMMISSIONED,
         observed_at=NOW,
+        origin=Origin.ADMISSION,
     )
 
 
