@@ -101,6 +101,43 @@ class Metrics:
             "Admissions answered before their spool append was durable (append exceeded bound).",
             registry=self.registry,
         )
+        self.recording_source = Gauge(
+            "imagegate_recording_source",
+            "Where records come from (1 for the one in use): cluster (what the API server "
+            "persisted, from a watch) or admission (no access to the cluster's API).",
+            ["source"],
+            registry=self.registry,
+        )
+        self.cluster_synced = Gauge(
+            "imagegate_cluster_synced",
+            "1 once the cluster watch has listed every kind and reconciled the store once.",
+            registry=self.registry,
+        )
+        self.cluster_workloads = Gauge(
+            "imagegate_cluster_workloads",
+            "Workloads (objects no controller owns) the cluster watch holds.",
+            registry=self.registry,
+        )
+        self.unrecorded_workloads = Gauge(
+            "imagegate_unrecorded_containers",
+            "Containers of workloads the cluster holds that have no record, by reason "
+            "(`imagegate cluster unrecorded` lists them).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.reconciliations = Counter(
+            "imagegate_reconciliations",
+            "Comparisons of the store with the whole cluster, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.reconciled_records = Counter(
+            "imagegate_reconciled_records",
+            "Records a reconciliation wrote, by action: recorded (missing or different in "
+            "the store), refreshed (as stored), decommissioned (workload gone).",
+            ["action"],
+            registry=self.registry,
+        )
 
     def exposition(self) -> tuple[bytes, str]:
         """The metrics in Prometheus text format, and its content type."""

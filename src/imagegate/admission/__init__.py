@@ -43,6 +43,13 @@ from imagegate.admission._offline import (
     check_objects,
     manifest_objects,
 )
+from imagegate.admission._records import (
+    RecordTarget,
+    Unrecorded,
+    decommissioned,
+    deployed_records,
+    record_keys,
+)
 from imagegate.admission._review import (
     AdmissionRequest,
     AdmissionReview,
@@ -79,19 +86,24 @@ __all__ = [
     "ObjectVerdict",
     "PolicySet",
     "RecordSink",
+    "RecordTarget",
     "RegistryFacts",
     "TemplateError",
+    "Unrecorded",
     "WebhookCallers",
     "add_admission_routes",
     "caller_refusal",
     "check_objects",
     "decide",
     "decode_review",
+    "decommissioned",
+    "deployed_records",
     "deployment_keys",
     "encode_response",
     "evaluation_of",
     "manifest_objects",
     "pin_patch",
+    "record_keys",
     "target_of",
     "workload_of",
 ]

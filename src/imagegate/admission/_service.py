@@ -69,8 +69,12 @@ class AdmissionService:
         namespaces: NamespaceLabels | None = None,
         facts: FactsGatherer | None = None,
         clock: Callable[[], datetime] = utc_now,
+        records_at_admission: bool = True,
     ) -> None:
+        """``records_at_admission`` False: a cluster watch records what the API server
+        persists, so admission only decides (what it admits may never be stored)."""
         self._settings = settings
+        self._records_at_admission = records_at_admission
         self._sink = sink
         self._metrics = metrics
         self._policies = policies
@@ -86,7 +90,11 @@ class AdmissionService:
         workload = workload_of(request, default_platform=self._settings.default_platform)
         context = await self._context(workload, mutating=False)
         decision = decide(request=request, workload=workload, context=context)
-        spooled = bool(decision.records) and await self._record(decision.records)
+        spooled = (
+            self._records_at_admission
+            and bool(decision.records)
+            and await self._record(decision.records)
+        )
         response = encode_response(
             api_version=api_version,
             uid=request.uid,

@@ -289,6 +289,30 @@ def _admission_options(serve: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not read namespace labels from the cluster",
     )
+    admission.add_argument(
+        "--record-from",
+        default=env("IMAGEGATE_RECORD_FROM", "auto"),
+        choices=["auto", "cluster", "admission"],
+        help="cluster: record what the API server persisted (a watch of every workload "
+        "kind; needs list/watch on them, pods and nodes); admission: record what the webhook "
+        "admitted; auto: cluster when its API can be read, else admission (env "
+        "IMAGEGATE_RECORD_FROM)",
+    )
+    admission.add_argument(
+        "--exclude-namespace",
+        action="append",
+        default=None,
+        metavar="NAMESPACE",
+        help="namespace whose workloads the cluster watch never records, as the webhook "
+        "is not called for them; repeatable (default kube-system and kube-node-lease)",
+    )
+    admission.add_argument(
+        "--reconcile-interval",
+        type=float,
+        default=env("IMAGEGATE_RECONCILE_INTERVAL", "300"),
+        metavar="SECONDS",
+        help="how often the cluster watch compares the store with the whole cluster (300)",
+    )
 
 
 def _add_evidence(

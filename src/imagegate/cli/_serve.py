@@ -14,6 +14,7 @@ from imagegate.admission import (
     WebhookCallers,
 )
 from imagegate.api import ApiSettings
+from imagegate.cluster import ClusterWatchSettings
 from imagegate.facts import LOOPBACK_REGISTRIES, RegistrySettings
 from imagegate.kube import (
     CertificateRequirements,
@@ -86,6 +87,15 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
         ),
         certificates=certificate_settings_from(arguments),
         event_loop=arguments.event_loop,
+        record_from=arguments.record_from,
+        cluster_watch=ClusterWatchSettings(
+            excluded_namespaces=frozenset(
+                arguments.exclude_namespace
+                if arguments.exclude_namespace is not None
+                else ClusterWatchSettings().excluded_namespaces
+            ),
+            reconcile_interval_s=arguments.reconcile_interval,
+        ),
     ).validate()
 
 

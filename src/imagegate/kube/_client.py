@@ -69,7 +69,12 @@ class KubeClient:
         return await self._send("PATCH", path, body, content_type, timeout_s)
 
     async def watch(
-        self, path: str, *, resource_version: str, timeout_s: int
+        self,
+        path: str,
+        *,
+        resource_version: str,
+        timeout_s: int,
+        label_selector: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Watch events of the collection at ``path`` from ``resource_version``.
 
@@ -81,6 +86,8 @@ class KubeClient:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(timeout_s),
         }
+        if label_selector:
+            params["labelSelector"] = label_selector
         try:
             async with self._session.get(
                 self._connection.server + path,

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
 
 from imagegate.kube._client import KubeApiError, KubeClient
+from imagegate.kube._list_watch import ListWatch
 
 log = structlog.get_logger("imagegate.kube")
 
-_WATCH_TIMEOUT_S = 300
-_HTTP_GONE = 410
 _HTTP_NOT_FOUND = 404
 
 
@@ -39,11 +38,26 @@ class NamespaceCache:
     ) -> None:
         self._client = client
         self._lookup_timeout_s = lookup_timeout_s
-        self._retry_initial_s = retry_initial_s
-        self._retry_max_s = retry_max_s
         self._labels: dict[str, dict[str, str]] = {}
+        self._watch = ListWatch(
+            client,
+            "/api/v1/namespaces",
+            on_list=self._listed,
+            on_event=self._changed,
+            retry_initial_s=retry_initial_s,
+            retry_max_s=retry_max_s,
+        )
+        self._subscribers: list[Callable[[str], None]] = []
         self.synced = asyncio.Event()
         """Set once the first full list has been read."""
+
+    def subscribe(self, changed: Callable[[str], None]) -> None:
+        """Call ``changed(namespace)`` whenever the watch sees a namespace's labels change."""
+        self._subscribers.append(changed)
+
+    def cached(self, namespace: str) -> Mapping[str, str] | None:
+        """The labels of ``namespace`` as the watch last saw them; None if unknown."""
+        return self._labels.get(namespace)
 
     async def labels(self, namespace: str) -> Mapping[str, str] | None:
         """The labels of ``namespace``; None if it does not exist."""
@@ -65,53 +79,27 @@ class NamespaceCache:
 
     async def run(self) -> None:
         """List, then watch, for as long as the task runs; reconnects after failures."""
-        delay = self._retry_initial_s
-        while True:
-            try:
-                resource_version = await self._list()
-                delay = self._retry_initial_s
-                while True:
-                    resource_version = await self._watch(resource_version)
-            except _RelistNeededError:
-                continue
-            except KubeApiError as error:
-                log.warning("namespace_watch_failed", error=str(error), retry_in_s=delay)
-                # Reconnect pacing while the API is unreachable: nothing to await but time.
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry_max_s)
+        await self._watch.run()
 
-    async def _list(self) -> str:
-        document = await self._client.get("/api/v1/namespaces", timeout_s=30)
-        self._labels = {
-            item["metadata"]["name"]: _labels_of(item) for item in document.get("items", [])
-        }
+    def _listed(self, items: list[dict[str, Any]]) -> None:
+        self._labels = {item["metadata"]["name"]: _labels_of(item) for item in items}
         if not self.synced.is_set():
             log.info("namespaces_synced", namespaces=len(self._labels))
         self.synced.set()
-        return str(document.get("metadata", {}).get("resourceVersion", ""))
 
-    async def _watch(self, resource_version: str) -> str:
-        async for event in self._client.watch(
-            "/api/v1/namespaces", resource_version=resource_version, timeout_s=_WATCH_TIMEOUT_S
-        ):
-            kind = event.get("type")
-            item = event.get("object", {})
-            if kind == "ERROR":
-                if item.get("code") == _HTTP_GONE:
-                    raise _RelistNeededError
-                raise KubeApiError(f"watch error: {item.get('message')}", status=item.get("code"))
-            metadata = item.get("metadata", {})
-            resource_version = str(metadata.get("resourceVersion", resource_version))
-            name = metadata.get("name")
-            if kind in ("ADDED", "MODIFIED") and name:
-                self._labels[name] = _labels_of(item)
-            elif kind == "DELETED" and name:
-                self._labels.pop(name, None)
-        return resource_version
-
-
-class _RelistNeededError(Exception):
-    """The watch's resourceVersion is too old (410 Gone): list again."""
+    def _changed(self, kind: str, item: dict[str, Any]) -> None:
+        name = (item.get("metadata") or {}).get("name")
+        if not name:
+            return
+        if kind == "DELETED":
+            self._labels.pop(name, None)
+            return
+        labels = _labels_of(item)
+        if self._labels.get(name) == labels:
+            return
+        self._labels[name] = labels
+        for changed in self._subscribers:
+            changed(name)
 
 
 def _labels_of(document: dict[str, Any]) -> dict[str, str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -22,6 +24,7 @@ from imagegate.admission import (
     CredentialedRegistry,
     FactsGatherer,
     NamespaceLabels,
+    RecordTarget,
     RegistryFacts,
     add_admission_routes,
 )
@@ -34,6 +37,7 @@ from imagegate.api import (
     add_api_routes,
     json_errors,
 )
+from imagegate.cluster import ClusterState, ClusterWatch, cluster_access
 from imagegate.facts import (
     CachedEvidence,
     FactsCache,
@@ -53,11 +57,21 @@ from imagegate.metrics import Metrics
 from imagegate.policy import PolicySource, baseline_policy
 from imagegate.recording import HeartbeatThrottle, Recorder, Spool
 from imagegate.server._readiness import Readiness
-from imagegate.server._settings import ServerSettings
+from imagegate.server._settings import ServerSettings, SettingsError
 from imagegate.store import PostgresStore, SqliteStore, open_store
 from imagegate.tracking import EnvironmentExistsError, Tracker
 
 log = structlog.get_logger("imagegate.server")
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """Where records come from in this process, and why."""
+
+    source: str
+    """``cluster`` (the watch: what the API server persisted) or ``admission``."""
+    reason: str
+
 
 SETTINGS = web.AppKey("settings", ServerSettings)
 METRICS = web.AppKey("metrics", Metrics)
@@ -70,6 +84,8 @@ POLICIES = web.AppKey("policies", PolicySource)
 PULL_SECRETS = web.AppKey("pull_secrets", PullSecrets)
 STORE = web.AppKey[SqliteStore | PostgresStore]("store")
 REGISTRY = web.AppKey("registry", RegistryFacts)
+CLUSTER_WATCH = web.AppKey("cluster_watch", ClusterWatch)
+RECORDING = web.AppKey("recording", Recording)
 
 
 def build_app(settings: ServerSettings) -> web.Application:
@@ -92,6 +108,7 @@ def build_app(settings: ServerSettings) -> web.Application:
             _store_context,
             _recording_context,
             _namespaces_context,
+            _cluster_context,
             _registry_context,
             _policies_context,
             _admission_context,
@@ -111,11 +128,34 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: store, spool, policies (and namespace cache, if used) are loaded."""
+    """Readiness: store, spool, policies (and namespace cache, if used) are loaded; the
+    detail says where records come from and, for the cluster watch, how far it is."""
     unmet = request.app[READINESS].unmet()
+    recording = _recording_detail(request.app)
     if unmet:
-        return web.json_response({"status": "not ready", "waiting_for": unmet}, status=503)
-    return web.json_response({"status": "ready"})
+        return web.json_response(
+            {"status": "not ready", "waiting_for": unmet, "recording": recording}, status=503
+        )
+    return web.json_response({"status": "ready", "recording": recording})
+
+
+def _recording_detail(app: web.Application) -> dict[str, Any]:
+    recording = app.get(RECORDING)
+    if recording is None:
+        return {}
+    detail: dict[str, Any] = {"source": recording.source, "reason": recording.reason}
+    watch = app.get(CLUSTER_WATCH)
+    if watch is not None:
+        status = watch.status()
+        detail.update(
+            synced=status.synced,
+            workloads=status.workloads,
+            unrecorded=len(watch.state.unrecorded()),
+            last_reconciled_at=(
+                status.last_reconciled_at.isoformat() if status.last_reconciled_at else None
+            ),
+        )
+    return detail
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
@@ -234,6 +274,88 @@ async def _namespaces_context(app: web.Application) -> AsyncIterator[None]:
         await client.close()
 
 
+async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    metrics = app[METRICS]
+    client, reason = await _cluster_client(settings)
+    source = "admission" if client is None else "cluster"
+    app[RECORDING] = Recording(source=source, reason=reason)
+    for name in ("cluster", "admission"):
+        metrics.recording_source.labels(source=name).set(1 if name == source else 0)
+    if client is None:
+        log.warning("recording_at_admission", reason=reason)
+        yield
+        return
+    log.info("recording_from_cluster", reason=reason)
+    admission = settings.admission
+    namespaces = app.get(NAMESPACES)
+
+    def target_of(namespace: str) -> RecordTarget:
+        labels = namespaces.cached(namespace) if namespaces is not None else None
+        logical_environment, _ = admission.environments.resolve(namespace, labels)
+        return RecordTarget(
+            cluster=admission.cluster,
+            logical_environment=logical_environment,
+            name_template=admission.name_template,
+        )
+
+    state = ClusterState(
+        target_of=target_of,
+        default_platform=admission.default_platform,
+        excluded_namespaces=settings.cluster_watch.excluded_namespaces,
+    )
+    watch = ClusterWatch(
+        client,
+        state=state,
+        sink=app[HEARTBEATS],
+        tracker=app[TRACKER],
+        cluster=admission.cluster,
+        metrics=metrics,
+        settings=settings.cluster_watch,
+        namespaces=namespaces,
+    )
+    app[CLUSTER_WATCH] = watch
+
+    async def run() -> None:
+        if namespaces is not None:
+            # Logical environments come from namespace labels: have them first.
+            await namespaces.synced.wait()
+        await watch.run()
+
+    task = asyncio.create_task(run(), name="imagegate-cluster-watch")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.close()
+
+
+async def _cluster_client(settings: ServerSettings) -> tuple[KubeClient | None, str]:
+    """A client for the cluster watch, or None (records then come from admission); why."""
+    if settings.record_from == "admission":
+        return None, "--record-from admission"
+    try:
+        connection = load_connection(settings.admission.kubeconfig)
+    except KubeConfigError as error:
+        if settings.record_from == "cluster":
+            raise SettingsError(
+                f"--record-from cluster: no cluster connection ({error})"
+            ) from error
+        return None, f"no cluster connection: {error}"
+    client = KubeClient.open(connection)
+    refused = await cluster_access(client)
+    if refused is None:
+        return client, f"the cluster's API at {connection.server} can be listed and watched"
+    await client.close()
+    if settings.record_from == "cluster":
+        raise SettingsError(
+            f"--record-from cluster: cannot list the cluster's workloads ({refused})"
+        )
+    return None, f"cannot list the cluster's workloads: {refused}"
+
+
 async def _registry_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS].admission
     credentials = {}
@@ -277,7 +399,9 @@ async def _admission_context(app: web.Application) -> AsyncIterator[None]:
         timeout_s=settings.facts_timeout_s,
         pull_secrets=app.get(PULL_SECRETS),
     )
+    recording = app.get(RECORDING)
     service = AdmissionService(
+        records_at_admission=recording is None or recording.source == "admission",
         settings=settings,
         sink=app[HEARTBEATS],
         metrics=app[METRICS],

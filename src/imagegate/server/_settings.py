@@ -9,11 +9,13 @@ from pathlib import Path
 
 from imagegate.admission import AdmissionSettings
 from imagegate.api import ApiSettings
+from imagegate.cluster import ClusterWatchSettings
 from imagegate.kube import CertificateSettings
 from imagegate.store import DEFAULT_STORE_URL
 from imagegate.tracking import TrackerSettings
 
 EVENT_LOOPS = frozenset({"auto", "uvloop", "asyncio"})
+RECORD_FROM = frozenset({"auto", "cluster", "admission"})
 
 
 class SettingsError(ValueError):
@@ -53,6 +55,11 @@ class ServerSettings:
     certificates: CertificateSettings | None = None
     """Self-managed certificates: imagegate keeps its TLS Secret, the ``tls_cert`` and
     ``tls_key`` files and the webhooks' caBundle itself; None when they come from outside."""
+    record_from: str = "auto"
+    """``cluster``: records follow what the API server persisted (a watch); ``admission``:
+    what the webhook admitted; ``auto``: cluster when the cluster's API can be read."""
+    cluster_watch: ClusterWatchSettings = field(default_factory=ClusterWatchSettings)
+    """What the cluster watch leaves out, and how often it reconciles."""
 
     @property
     def tls(self) -> bool:
@@ -90,6 +97,13 @@ class ServerSettings:
             raise SettingsError(
                 f"event loop {self.event_loop!r}: one of {', '.join(sorted(EVENT_LOOPS))}"
             )
+        if self.record_from not in RECORD_FROM:
+            raise SettingsError(
+                f"--record-from {self.record_from!r}: one of {', '.join(sorted(RECORD_FROM))}"
+            )
+        reconcile = self.cluster_watch.reconcile_interval_s
+        if not (math.isfinite(reconcile) and reconcile > 0):
+            raise SettingsError(f"--reconcile-interval {reconcile:g}: give seconds, more than 0")
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port {self.port} is not a TCP port")
         return self

@@ -4,7 +4,14 @@ Pure: objects in, values out. Used by the admission webhook and by offline
 checks of manifests alike.
 """
 
-from imagegate.workloads._extract import WORKLOAD_KINDS, extract_workload, handles
+from imagegate.workloads._extract import (
+    WORKLOAD_KINDS,
+    ParsedObject,
+    extract_parsed,
+    extract_workload,
+    handles,
+    parse_object,
+)
 from imagegate.workloads._identity import workload_identity
 from imagegate.workloads._model import (
     ContainerImage,
@@ -31,9 +38,12 @@ __all__ = [
     "ContainerType",
     "ExtractedWorkload",
     "InvalidObjectError",
+    "ParsedObject",
     "WorkloadIdentity",
+    "extract_parsed",
     "extract_workload",
     "handles",
+    "parse_object",
     "pod_platforms",
     "workload_identity",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -61,19 +63,77 @@ def extract_workload(
     default_platform: Platform,
 ) -> ExtractedWorkload:
     """Containers, platforms and identity of ``raw``, an object of a handled kind."""
-    metadata, spec = _decode(group, kind, raw)
+    metadata, spec = _decode(kind, raw)
+    return _extracted(
+        kind,
+        metadata,
+        spec,
+        request_name=request_name,
+        namespace=namespace,
+        default_platform=default_platform,
+        nodes=(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedObject:
+    """The parts of a workload object that records are made from, kept small (only the
+    declared fields) so that a watch can hold every object of a cluster."""
+
+    kind: str
+    metadata: ObjectMeta
+    spec: PodSpec
+
+
+def parse_object(obj: Mapping[str, Any], *, kind: str) -> ParsedObject:
+    """An object already parsed from JSON (a list or watch of the API), of a handled kind."""
+    try:
+        if kind == "Pod":
+            pod = msgspec.convert(obj, Pod)
+            return ParsedObject(kind, pod.metadata, pod.spec)
+        workload = msgspec.convert(obj, Workload)
+    except msgspec.ValidationError as error:
+        raise InvalidObjectError(f"the object is not a valid {kind}: {error}") from None
+    return ParsedObject(kind, workload.metadata, _template_spec(kind, workload))
+
+
+def extract_parsed(
+    parsed: ParsedObject, *, default_platform: Platform, nodes: Collection[Platform] = ()
+) -> ExtractedWorkload:
+    """The workload of ``parsed``; ``nodes``: platforms of the nodes it can run on."""
+    return _extracted(
+        parsed.kind,
+        parsed.metadata,
+        parsed.spec,
+        request_name="",
+        namespace=parsed.metadata.namespace,
+        default_platform=default_platform,
+        nodes=nodes,
+    )
+
+
+def _extracted(
+    kind: str,
+    metadata: ObjectMeta,
+    spec: PodSpec,
+    *,
+    request_name: str,
+    namespace: str,
+    default_platform: Platform,
+    nodes: Collection[Platform],
+) -> ExtractedWorkload:
     namespace = namespace or metadata.namespace
     return ExtractedWorkload(
         object_kind=kind,
         object_name=metadata.name or request_name or metadata.generate_name,
         identity=workload_identity(kind, metadata, request_name=request_name, namespace=namespace),
         containers=tuple(_containers(spec, _POD_SPEC_POINTERS.get(kind, _TEMPLATE_POD_SPEC))),
-        platforms=pod_platforms(spec, default=default_platform),
+        platforms=pod_platforms(spec, default=default_platform, nodes=nodes),
         pull_secrets=tuple(secret.name for secret in spec.image_pull_secrets if secret.name),
     )
 
 
-def _decode(group: str, kind: str, raw: bytes) -> tuple[ObjectMeta, PodSpec]:
+def _decode(kind: str, raw: bytes) -> tuple[ObjectMeta, PodSpec]:
     try:
         if kind == "Pod":
             pod = _POD.decode(raw)
@@ -84,12 +144,14 @@ def _decode(group: str, kind: str, raw: bytes) -> tuple[ObjectMeta, PodSpec]:
         workload = _WORKLOAD.decode(raw)
     except msgspec.DecodeError as error:
         raise InvalidObjectError(f"the object is not a valid {kind}: {error}") from None
+    return workload.metadata, _template_spec(kind, workload)
+
+
+def _template_spec(kind: str, workload: Workload) -> PodSpec:
     if kind == "CronJob":
         job_template = workload.spec.job_template
-        spec = job_template.spec.template.spec if job_template else PodSpec()
-    else:
-        spec = workload.spec.template.spec if workload.spec.template else PodSpec()
-    return workload.metadata, spec
+        return job_template.spec.template.spec if job_template else PodSpec()
+    return workload.spec.template.spec if workload.spec.template else PodSpec()
 
 
 def _containers(spec: PodSpec, pointer: str) -> Iterator[ContainerImage]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
 
 from imagegate.tracking import Platform
 from imagegate.workloads._objects import NodeSelectorRequirement, PodSpec
@@ -82,6 +82,9 @@ class _Values:
         only, excluded = (other, self) if self.complement else (self, other)
         return _Values(excluded.values - only.values, complement=True)
 
+    def contains(self, value: str) -> bool:
+        return (value in self.values) != self.complement
+
     def resolve(self, default: str, known: frozenset[str], possible: frozenset[str]) -> list[str]:
         if not self.complement:
             return sorted(self.values & possible)
@@ -92,15 +95,40 @@ class _Values:
         return sorted(known - self.values)
 
 
-def pod_platforms(spec: PodSpec, *, default: Platform) -> tuple[Platform, ...]:
+def pod_platforms(
+    spec: PodSpec, *, default: Platform, nodes: Collection[Platform] = ()
+) -> tuple[Platform, ...]:
     """Every (os, architecture) the pod may be scheduled on; the default if unconstrained.
 
     nodeSelector and required node affinity both constrain; affinity terms are
     alternatives (OR), expressions within a term all apply (AND). Constraints that
     contradict each other leave no platform: such a pod can never be scheduled.
+
+    ``nodes``, when known, are the platforms of the nodes the pod can land on (from
+    the cluster's Node objects, or the nodes its pods run on): then the answer is
+    those of them the spec allows, so one container makes at most one record per
+    node platform whatever its affinity lists. When none of them fits (the pod stays
+    Pending), or nothing is known about nodes, the spec alone decides.
     """
-    oses = _allowed(spec, OS_LABELS).resolve(default.os, KNOWN_OSES, POSSIBLE_OSES | {default.os})
-    architectures = _allowed(spec, ARCH_LABELS).resolve(
+    allowed_oses = _allowed(spec, OS_LABELS)
+    allowed_architectures = _allowed(spec, ARCH_LABELS)
+    fitting = sorted(
+        {
+            (node.os, node.architecture): node
+            for node in nodes
+            if allowed_oses.contains(node.os) and allowed_architectures.contains(node.architecture)
+        }.values(),
+        key=str,
+    )
+    if fitting:
+        return tuple(
+            replace(node, variant=default.variant)
+            if node.architecture == default.architecture and node.variant is None
+            else node
+            for node in fitting
+        )
+    oses = allowed_oses.resolve(default.os, KNOWN_OSES, POSSIBLE_OSES | {default.os})
+    architectures = allowed_architectures.resolve(
         default.architecture, KNOWN_ARCHITECTURES, POSSIBLE_ARCHITECTURES | {default.architecture}
     )
     return tuple(

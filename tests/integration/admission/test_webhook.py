@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from dataclasses import replace
 from pathlib import Path
@@ -198,7 +199,11 @@ async def test_oversize_review_gets_400(tmp_path: Path) -> None:
 
 
 async def test_readiness_and_metrics(webhook: Webhook) -> None:
-    assert await webhook.get("/readyz") == (200, '{"status": "ready"}')
+    status, body = await webhook.get("/readyz")
+    ready = json.loads(body)
+    assert (status, ready["status"], ready["recording"]["source"]) == (200, "ready", "admission")
+    # No kubeconfig here: records come from admission, and /readyz says why.
+    assert ready["recording"]["reason"].startswith("no cluster connection")
     await webhook.post("/validate", review("Deployment", "web", "shop", [WEB_V1]))
     await webhook.post("/validate", review("Deployment", "bad", "shop", ["nginx:latest"]))
     await records(webhook)
@@ -212,6 +217,8 @@ async def test_readiness_and_metrics(webhook: Webhook) -> None:
         'imagegate_records_written_total{outcome="created"} 1.0',
         'imagegate_admission_duration_seconds_count{webhook="validate"} 2.0',
         "imagegate_spool_depth 0.0",
+        'imagegate_recording_source{source="admission"} 1.0',
+        'imagegate_recording_source{source="cluster"} 0.0',
     ]
     for line in expected:
         assert line in metrics
