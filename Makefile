@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format check clean bench bench-stores e2e-tools e2e cluster-tools cluster-images cluster-e2e kind-up kind-e2e
+.PHONY: install run test lint format check clean bench bench-stores bench-reconcile e2e-tools e2e cluster-tools cluster-images cluster-e2e kind-up kind-e2e
 
 install: $(STAMP) ## create .venv and install imagegate with its development tools
 
@@ -48,6 +48,12 @@ STORES_ARGS ?=
 
 bench-stores: install ## SQLite vs PostgreSQL store over 1M records (needs Debian's postgresql); writes benchmarks/results/stores.json
 	$(BIN)/python benchmarks/stores.py $(STORES_ARGS)
+
+# Extra flags for benchmarks/reconcile.py, e.g. RECONCILE_ARGS="--workloads 2000".
+RECONCILE_ARGS ?=
+
+bench-reconcile: install ## the cluster watch reconciling 10,000 workloads on a real kube-apiserver; writes benchmarks/results/reconcile.json
+	IMAGEGATE_E2E_BIN="$$(hack/e2e-tools.sh | tail -1)" $(BIN)/python benchmarks/reconcile.py $(RECONCILE_ARGS)
 
 # --- end-to-end tests against a real kube-apiserver ---------------------------------
 

@@ -301,6 +301,30 @@ def test_with_client_auth_only_the_api_server_may_call_the_webhook(
     assert release.records(f"{namespace}/forged/app") == []
 
 
+def test_a_tag_only_image_admitted_in_audit_mode_is_recorded_with_the_digest_its_node_pulled(
+    release: Release, node_cluster: NodeCluster, images: ClusterImages
+) -> None:
+    release.upgrade({**release.base_values(), "requireDigest": "audit"})
+    namespace = "audited"
+    create_namespace(node_cluster, namespace, {})
+    manifest = workload("tagged", namespace, images.busybox_1.by_tag)
+    eventually(
+        lambda: apply(node_cluster, manifest, check=False).returncode == 0,
+        what="the tag-only image admitted in audit mode",
+        timeout_s=180,
+    )
+    rollout(node_cluster, "tagged", namespace)
+    (image_id,) = running_image_ids(node_cluster, "tagged", namespace)
+    assert image_id.endswith(images.busybox_1.digest)
+    (record,) = release.records_when(
+        f"{namespace}/tagged/app", bool, what="the tag-only image recorded from its pod"
+    )
+    assert record["artifact"]["digest"] == images.busybox_1.digest
+    assert record["origin"] == "cluster"
+    node = node_cluster.get_json("nodes")["items"][0]  # type: ignore[index]
+    assert record["platform"]["architecture"] == node["metadata"]["labels"]["kubernetes.io/arch"]
+
+
 def post_without_certificate(address: str, document: dict[str, Any]) -> int:
     """POST ``document`` to /validate at ``address`` as a client with no certificate."""
     context = ssl.create_default_context()
