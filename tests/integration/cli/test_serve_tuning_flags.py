@@ -27,3 +27,29 @@ def test_an_unknown_event_loop_is_refused(tmp_path: Path) -> None:
     code, stderr = serve_until_refused(tmp_path, "--event-loop", "trio")
     assert code == 2
     assert "argument --event-loop: invalid choice: 'trio'" in stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan"])
+def test_a_reconcile_interval_that_is_not_positive_seconds_is_refused(
+    tmp_path: Path, value: str
+) -> None:
+    code, stderr = serve_until_refused(tmp_path, f"--reconcile-interval={value}")
+    assert code == 1
+    assert f"imagegate: error: --reconcile-interval {value}: give seconds, more than 0" in stderr
+
+
+def test_an_unknown_record_source_is_refused(tmp_path: Path) -> None:
+    code, stderr = serve_until_refused(tmp_path, "--record-from", "webhook")
+    assert code == 2
+    assert "argument --record-from: invalid choice: 'webhook'" in stderr
+
+
+def test_recording_from_the_cluster_without_a_connection_is_a_startup_error(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-kubeconfig"
+    code, stderr = serve_until_refused(
+        tmp_path, "--record-from", "cluster", "--kubeconfig", str(missing)
+    )
+    assert code == 1
+    assert "imagegate: error: --record-from cluster: no cluster connection" in stderr
