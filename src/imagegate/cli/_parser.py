@@ -307,6 +307,20 @@ def _admission_options(serve: argparse.ArgumentParser) -> None:
         "is not called for them; repeatable (default kube-system and kube-node-lease)",
     )
     admission.add_argument(
+        "--leader-election-namespace",
+        default=env("IMAGEGATE_LEADER_ELECTION_NAMESPACE"),
+        metavar="NAMESPACE",
+        help="namespace of the Lease that lets one replica alone run the cluster watch "
+        "(needs get, create, update on leases there; default: the pod's own namespace, "
+        "none outside a pod)",
+    )
+    admission.add_argument(
+        "--leader-election-name",
+        default=env("IMAGEGATE_LEADER_ELECTION_NAME", "imagegate-cluster-watch"),
+        metavar="NAME",
+        help="name of that Lease (imagegate-cluster-watch)",
+    )
+    admission.add_argument(
         "--reconcile-interval",
         type=float,
         default=env("IMAGEGATE_RECONCILE_INTERVAL", "300"),

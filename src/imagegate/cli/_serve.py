@@ -95,8 +95,22 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
                 else ClusterWatchSettings().excluded_namespaces
             ),
             reconcile_interval_s=arguments.reconcile_interval,
+            leader_election_namespace=leader_election_namespace(arguments),
+            leader_election_name=arguments.leader_election_name,
         ),
     ).validate()
+
+
+def leader_election_namespace(
+    arguments: argparse.Namespace, *, namespace_file: Path = POD_NAMESPACE_FILE
+) -> str | None:
+    """The Lease's namespace: as given, else the pod's own; None outside a pod."""
+    if arguments.leader_election_namespace:
+        return str(arguments.leader_election_namespace)
+    try:
+        return namespace_file.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def webhook_callers_from(arguments: argparse.Namespace) -> WebhookCallers | None:

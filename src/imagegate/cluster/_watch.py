@@ -78,6 +78,11 @@ class ClusterWatchSettings:
     """Namespaces whose workloads are never recorded: those the webhook is not called for."""
     reconcile_interval_s: float = 300.0
     """How often the store is compared with the whole cluster (besides every event)."""
+    leader_election_namespace: str | None = None
+    """Namespace of the Lease that makes one replica the only one to watch and write;
+    None: no election (a single instance)."""
+    leader_election_name: str = "imagegate-cluster-watch"
+    """Name of that Lease."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from imagegate.kube._certificates import (
 )
 from imagegate.kube._client import KubeApiError, KubeClient
 from imagegate.kube._connection import KubeConfigError, KubeConnection, load_connection
+from imagegate.kube._lease import LeaderLease, LeaseSettings
 from imagegate.kube._list_watch import ListWatch
 from imagegate.kube._namespaces import NamespaceCache, NamespaceLookupError
 from imagegate.kube._pull_secrets import PullSecrets, credentials_of_secret
@@ -37,6 +38,8 @@ __all__ = [
     "KubeClient",
     "KubeConfigError",
     "KubeConnection",
+    "LeaderLease",
+    "LeaseSettings",
     "ListWatch",
     "NamespaceCache",
     "NamespaceLookupError",

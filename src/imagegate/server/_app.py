@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +50,8 @@ from imagegate.kube import (
     CertificateManager,
     KubeClient,
     KubeConfigError,
+    LeaderLease,
+    LeaseSettings,
     NamespaceCache,
     PullSecrets,
     connect_for_certificates,
@@ -64,13 +68,17 @@ from imagegate.tracking import EnvironmentExistsError, Tracker
 log = structlog.get_logger("imagegate.server")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Recording:
-    """Where records come from in this process, and why."""
+    """Where records come from in this process, and why; the watch while it runs."""
 
     source: str
     """``cluster`` (the watch: what the API server persisted) or ``admission``."""
     reason: str
+    watch: ClusterWatch | None = None
+    """The cluster watch this replica runs now (None while another replica leads)."""
+    lease: LeaderLease | None = None
+    """The Lease that elects the one replica that watches; None without election."""
 
 
 SETTINGS = web.AppKey("settings", ServerSettings)
@@ -84,7 +92,6 @@ POLICIES = web.AppKey("policies", PolicySource)
 PULL_SECRETS = web.AppKey("pull_secrets", PullSecrets)
 STORE = web.AppKey[SqliteStore | PostgresStore]("store")
 REGISTRY = web.AppKey("registry", RegistryFacts)
-CLUSTER_WATCH = web.AppKey("cluster_watch", ClusterWatch)
 RECORDING = web.AppKey("recording", Recording)
 
 
@@ -144,7 +151,9 @@ def _recording_detail(app: web.Application) -> dict[str, Any]:
     if recording is None:
         return {}
     detail: dict[str, Any] = {"source": recording.source, "reason": recording.reason}
-    watch = app.get(CLUSTER_WATCH)
+    if recording.lease is not None:
+        detail["leader"] = recording.lease.leading.is_set()
+    watch = recording.watch
     if watch is not None:
         status = watch.status()
         detail.update(
@@ -279,7 +288,8 @@ async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
     metrics = app[METRICS]
     client, reason = await _cluster_client(settings)
     source = "admission" if client is None else "cluster"
-    app[RECORDING] = Recording(source=source, reason=reason)
+    recording = Recording(source=source, reason=reason)
+    app[RECORDING] = recording
     for name in ("cluster", "admission"):
         metrics.recording_source.labels(source=name).set(1 if name == source else 0)
     if client is None:
@@ -288,6 +298,7 @@ async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
         return
     log.info("recording_from_cluster", reason=reason)
     admission = settings.admission
+    watch_settings = settings.cluster_watch
     namespaces = app.get(NAMESPACES)
 
     def target_of(namespace: str) -> RecordTarget:
@@ -299,30 +310,48 @@ async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
             name_template=admission.name_template,
         )
 
-    state = ClusterState(
-        target_of=target_of,
-        default_platform=admission.default_platform,
-        excluded_namespaces=settings.cluster_watch.excluded_namespaces,
-    )
-    watch = ClusterWatch(
-        client,
-        state=state,
-        sink=app[HEARTBEATS],
-        tracker=app[TRACKER],
-        cluster=admission.cluster,
-        metrics=metrics,
-        settings=settings.cluster_watch,
-        namespaces=namespaces,
-    )
-    app[CLUSTER_WATCH] = watch
+    async def watch_cluster() -> None:
+        # A fresh state each time this replica leads: another may have written meanwhile,
+        # and the first reconciliation makes the store what the cluster holds.
+        state = ClusterState(
+            target_of=target_of,
+            default_platform=admission.default_platform,
+            excluded_namespaces=watch_settings.excluded_namespaces,
+        )
+        watch = ClusterWatch(
+            client,
+            state=state,
+            sink=app[HEARTBEATS],
+            tracker=app[TRACKER],
+            cluster=admission.cluster,
+            metrics=metrics,
+            settings=watch_settings,
+            namespaces=namespaces,
+        )
+        recording.watch = watch
+        try:
+            if namespaces is not None:
+                # Logical environments come from namespace labels: have them first.
+                await namespaces.synced.wait()
+            await watch.run()
+        finally:
+            recording.watch = None
+            metrics.cluster_synced.set(0)
 
-    async def run() -> None:
-        if namespaces is not None:
-            # Logical environments come from namespace labels: have them first.
-            await namespaces.synced.wait()
-        await watch.run()
-
-    task = asyncio.create_task(run(), name="imagegate-cluster-watch")
+    if watch_settings.leader_election_namespace is None:
+        log.info("leader_election_off", reason="no --leader-election-namespace, not in a pod")
+        campaign = watch_cluster()
+    else:
+        recording.lease = LeaderLease(
+            client,
+            LeaseSettings(
+                namespace=watch_settings.leader_election_namespace,
+                name=watch_settings.leader_election_name,
+                identity=replica_identity(),
+            ),
+        )
+        campaign = recording.lease.run(watch_cluster)
+    task = asyncio.create_task(campaign, name="imagegate-cluster-watch")
     try:
         yield
     finally:
@@ -330,6 +359,11 @@ async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await client.close()
+
+
+def replica_identity() -> str:
+    """This replica's name in the Lease: its pod's name (the hostname in a pod)."""
+    return os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
 
 
 async def _cluster_client(settings: ServerSettings) -> tuple[KubeClient | None, str]:
