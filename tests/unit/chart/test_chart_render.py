@@ -184,7 +184,7 @@ def test_rbac_least_privilege(helm: Path, tmp_path: Path) -> None:
         if rule["apiGroups"] == ["admissionregistration.k8s.io"]:
             assert rule["resourceNames"] == ["ig-imagegate"]
             assert rule["verbs"] == ["get", "patch"]
-    role = one(docs, "Role")
+    role = one(docs, "Role", "ig-imagegate")
     assert role["metadata"]["namespace"] == "gate"
     named, create = role["rules"]
     assert named["resourceNames"] == ["ig-imagegate-tls"]
@@ -213,7 +213,7 @@ def test_cert_manager_mode(helm: Path, tmp_path: Path) -> None:
         "ig-imagegate-selfsigned",
         "ig-imagegate-ca",
     }
-    assert "Role" not in kinds(docs)
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "Role"] == ["ig-imagegate-leader"]
     assert "--self-managed-certs" not in container(docs)["args"]
 
 
@@ -416,3 +416,55 @@ def test_rendered_arguments_are_what_imagegate_serve_accepts(
     assert parsed.require_digest == "audit"
     assert parsed.heartbeat_interval == 2.5
     assert parsed.log_level == "debug"
+
+
+def test_the_cluster_watch_may_list_and_watch_what_it_records_and_hold_its_lease(
+    helm: Path, tmp_path: Path
+) -> None:
+    docs = render(helm, tmp_path)
+    rules = one(docs, "ClusterRole")["rules"]
+    watched = {
+        (group, resource)
+        for rule in rules
+        if rule["verbs"] == ["list", "watch"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    assert watched == {
+        ("", "pods"),
+        ("", "replicationcontrollers"),
+        ("", "nodes"),
+        ("apps", "deployments"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("apps", "replicasets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
+    }
+    named, create = one(docs, "Role", "ig-imagegate-leader")["rules"]
+    assert named == {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "resourceNames": ["ig-imagegate-cluster-watch"],
+        "verbs": ["get", "update"],
+    }
+    assert create["verbs"] == ["create"]
+    args = container(docs)["args"]
+    assert "--record-from=cluster" in args
+    assert "--leader-election-namespace=gate" in args
+    assert "--leader-election-name=ig-imagegate-cluster-watch" in args
+    assert [a for a in args if a.startswith("--exclude-namespace=")] == [
+        "--exclude-namespace=kube-system",
+        "--exclude-namespace=kube-node-lease",
+        "--exclude-namespace=gate",
+    ]
+
+
+def test_recording_at_admission_needs_no_watch_permissions(helm: Path, tmp_path: Path) -> None:
+    docs = render(helm, tmp_path, {"recordFrom": "admission", "namespaceLabels": False})
+    rules = one(docs, "ClusterRole")["rules"]  # self-managed certificates only
+    assert [r for r in rules if "watch" in r["verbs"]] == []
+    assert "ig-imagegate-leader" not in {d["metadata"]["name"] for d in docs if d["kind"] == "Role"}
+    args = container(docs)["args"]
+    assert "--record-from=admission" in args
+    assert not [a for a in args if a.startswith(("--exclude-namespace", "--leader-election"))]
