@@ -97,6 +97,21 @@ class Release:
             "--timeout",
             "5m",
         )
+        self.wait_until_called()
+
+    def wait_until_called(self) -> None:
+        """``helm --wait`` returns once the pods are ready, which can be before the node
+        routes the Service to them: wait until the API server reaches the webhook."""
+        probe = workload("probe", "default", self.images.busybox_1.by_digest)
+
+        def reached() -> bool:
+            result = self.cluster.kubectl(
+                "apply", "--dry-run=server", "-f", "-", input_text=probe, check=False
+            )
+            # Allowed, or denied by a policy: either way imagegate answered.
+            return result.returncode == 0 or "denied the request" in result.stderr
+
+        eventually(reached, what="the API server reaching imagegate's Service", timeout_s=60)
 
     def upgrade(self, values: dict[str, Any]) -> None:
         self.install(values, command="upgrade")

@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-from typing import Any
-
 import pytest
 
 from e2e.controlplane import Cluster
 from e2e.manifests import deployment, pod
+from e2e.scenarios import D1, D2, WEB_V1, WEB_V2, apply, fresh_name, namespace, records_of
 from e2e.webhook import CLUSTER_NAME, ENVIRONMENT_LABEL, WebhookProcess, eventually
-
-D1 = "sha256:" + "a1" * 32
-D2 = "sha256:" + "b2" * 32
-WEB_V1 = f"registry.example.com/shop/web:1.0@{D1}"
-WEB_V2 = f"registry.example.com/shop/web:2.0@{D2}"
-_numbers = itertools.count(1)
-
-
-def namespace(plane: Cluster, environment: str | None = None) -> str:
-    """A fresh namespace, labelled with a logical environment if one is given."""
-    name = f"e2e-{next(_numbers)}"
-    plane.kubectl("create", "namespace", name)
-    if environment is not None:
-        plane.kubectl("label", "namespace", name, f"{ENVIRONMENT_LABEL}={environment}")
-    return name
-
-
-def apply(plane: Cluster, manifest: str, *flags: str, check: bool = True) -> Any:
-    return plane.kubectl("apply", *flags, "-f", "-", input_text=manifest, check=check)
-
-
-def records_of(webhook: WebhookProcess, deployment_name: str, count: int) -> list[dict[str, Any]]:
-    """The history of ``deployment_name`` once it has ``count`` records, newest first."""
-    return eventually(  # type: ignore[no-any-return]
-        lambda: (
-            (found := webhook.records(deployment_name=deployment_name))
-            and len(found) >= count
-            and found
-        ),
-        what=f"{count} record(s) of {deployment_name}",
-    )
 
 
 def test_a_permitted_deployment_is_recorded(cluster: Cluster, webhook: WebhookProcess) -> None:
@@ -126,7 +93,7 @@ def test_a_labelled_namespace_created_just_before_is_seen(
 ) -> None:
     # Created and used at once: imagegate's namespace watch may lag, its direct
     # lookup on a cache miss must not.
-    name = f"e2e-fresh-{next(_numbers)}"
+    name = fresh_name("e2e-fresh")
     cluster.kubectl(
         "apply",
         "-f",

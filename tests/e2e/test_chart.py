@@ -19,6 +19,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import pytest
 import yaml
 
 from e2e.controlplane import Cluster, ControlPlane, ManagedProcess, http_ok
+from e2e.webhook import eventually
 from imagegate.tls import generate_certificates
 from imagegate.tracking import utc_now
 from support.processes import free_port
@@ -236,7 +238,8 @@ def test_every_rendered_object_is_accepted(
         "ValidatingWebhookConfiguration",
     }
     expected |= {"PodDisruptionBudget"} if store == "postgresql" else {"PersistentVolumeClaim"}
-    expected |= {"Role", "RoleBinding"} if mode == "selfManaged" else set()
+    # The certificate Secret's Role (self-managed), and the cluster watch's Lease's.
+    expected |= {"Role", "RoleBinding"}
     expected |= {"Certificate", "Issuer"} if mode == "certManager" else set()
     assert set(kinds) == expected
 
@@ -412,6 +415,23 @@ def test_self_managed_mode_works_with_only_the_charts_rbac(
             configuration = json.loads(cluster.kubectl("get", kind, RELEASE, "-o", "json").stdout)
             bundles = [hook["clientConfig"].get("caBundle") for hook in configuration["webhooks"]]
             assert bundles == [secret["data"]["ca.crt"]], kind
+
+        # The cluster watch may list and watch what it records, and holds its Lease.
+        def recording() -> dict[str, Any]:
+            with urllib.request.urlopen(
+                f"https://127.0.0.1:{port}/readyz", context=unverified, timeout=10
+            ) as answer:
+                detail: dict[str, Any] = json.load(answer)["recording"]
+                return detail
+
+        assert recording()["source"] == "cluster"
+        eventually(lambda: recording()["leader"], what="this replica leading")
+        lease = json.loads(
+            cluster.kubectl(
+                "get", "lease", f"{RELEASE}-cluster-watch", "-n", namespace, "-o", "json"
+            ).stdout
+        )
+        assert lease["spec"]["holderIdentity"]
     finally:
         if process is not None:
             process.stop()

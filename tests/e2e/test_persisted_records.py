@@ -9,7 +9,6 @@ caught up when it starts.
 
 from __future__ import annotations
 
-import itertools
 import json
 import ssl
 import urllib.request
@@ -22,7 +21,7 @@ import pytest
 from e2e.controlplane import Cluster
 from e2e.denying_webhook import DENIAL, DenyingWebhook
 from e2e.manifests import deployment, pod
-from e2e.test_admission import WEB_V1, WEB_V2, apply, namespace, records_of
+from e2e.scenarios import WEB_V1, WEB_V2, apply, fresh_name, namespace, records_of
 from e2e.webhook import (
     WebhookProcess,
     eventually,
@@ -31,14 +30,13 @@ from e2e.webhook import (
 )
 from support.reviews import review
 
-_markers = itertools.count(1)
 WEB_V3 = "registry.example.com/shop/web:3.0@sha256:" + "c3" * 32
 
 
 def settle(cluster: Cluster, webhook: WebhookProcess, ns: str) -> None:
     """Wait until a change made now is recorded: the watch applies events in order, so
     any earlier one that made a record would have made it by then."""
-    marker = f"marker-{next(_markers)}"
+    marker = fresh_name("marker")
     apply(cluster, pod(marker, ns, WEB_V1))
     records_of(webhook, f"{ns}/{marker}/app", 1)
 
