@@ -10,7 +10,10 @@ caught up when it starts.
 from __future__ import annotations
 
 import json
+import os
 import ssl
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +58,38 @@ def test_records_come_from_the_cluster(cluster: Cluster, webhook: WebhookProcess
     )
     assert ready["recording"]["source"] == "cluster"
     assert ready["recording"]["synced"] is True
+
+    # What an operator asks: the records the watch keeps, and what pods run them (none
+    # here: no node runs pods on this control plane).
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "imagegate",
+            "--server",
+            webhook.url,
+            "--ca-file",
+            str(webhook.paths.ca_cert),
+            "cluster",
+            "status",
+            "--records",
+            "-o",
+            "json",
+        ],
+        env={**os.environ, "IMAGEGATE_TOKEN": webhook.token},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    cluster_state = json.loads(shown.stdout)
+    assert (cluster_state["source"], cluster_state["synced"]) == ("cluster", True)
+    (kept,) = [r for r in cluster_state["records"] if r["deployment_name"] == f"{ns}/web/app"]
+    assert (kept["kind"], kept["digest"], kept["pods_running_digest"]) == (
+        "Deployment",
+        WEB_V1.split("@")[1],
+        0,
+    )
 
 
 def test_a_create_that_fails_with_already_exists_leaves_history_unchanged(

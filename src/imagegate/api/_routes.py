@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 import structlog
@@ -32,6 +32,7 @@ from imagegate.api._convert import (
 )
 from imagegate.api._errors import ApiError, error_response, response_for
 from imagegate.api._wire import (
+    ClusterOut,
     DeploymentBody,
     EnvironmentBody,
     EnvironmentListOut,
@@ -100,6 +101,16 @@ EVIDENCE_STORE = web.AppKey[EvidenceStore]("evidence_store")
 """Where posted evidence (scan reports, provenance) is kept; usually the record store."""
 
 
+class ClusterView(Protocol):
+    """Where records come from in the serving process, and what it could not record."""
+
+    async def cluster(self, *, records: bool) -> ClusterOut: ...
+
+
+CLUSTER_VIEW = web.AppKey[ClusterView]("cluster_view")
+_CLUSTER_PARAMETERS = frozenset({"records"})
+
+
 def add_api_routes(app: web.Application) -> None:
     """Register the ``/api/v1`` routes on ``app``; their dependencies come from its AppKeys."""
     app.router.add_get("/api/v1/openapi.json", openapi_document)
@@ -116,6 +127,7 @@ def add_api_routes(app: web.Application) -> None:
         "/api/v1/evidence/{digest}/provenance", _requires(Scope.WRITE, post_provenance)
     )
     app.router.add_get("/api/v1/evidence/{digest}", _requires(Scope.READ, show_evidence))
+    app.router.add_get("/api/v1/cluster", _requires(Scope.READ, show_cluster))
 
 
 @web.middleware
@@ -172,6 +184,18 @@ async def create_environment(request: web.Request) -> web.Response:
         payload.name, description=payload.description
     )
     return _json(environment_to_wire(environment), status=HTTPStatus.CREATED)
+
+
+async def show_cluster(request: web.Request) -> web.Response:
+    """GET /api/v1/cluster: the recording source, unrecorded containers, parked records."""
+    parameters = request.query
+    unknown = sorted(set(parameters) - _CLUSTER_PARAMETERS)
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown query parameter {unknown[0]!r}; known: records", field=unknown[0]
+        )
+    view = request.app[CLUSTER_VIEW]
+    return _json(await view.cluster(records=_bool_parameter(parameters, "records")))
 
 
 async def list_environments(request: web.Request) -> web.Response:

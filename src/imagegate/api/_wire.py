@@ -174,3 +174,48 @@ class EvidenceOut(msgspec.Struct):
     scan: ScanReportOut | None
     provenance: ProvenanceOut | None
     labels: dict[str, str]
+
+
+class UnrecordedOut(msgspec.Struct):
+    """A container of a workload the cluster holds that has no record, and why."""
+
+    namespace: str
+    kind: str
+    name: str
+    container: str
+    reason: str
+
+
+class ClusterRecordOut(msgspec.Struct):
+    """A record the cluster watch keeps, and whether its workload's pods run its digest."""
+
+    namespace: str
+    kind: str
+    name: str
+    container: str
+    deployment_name: str
+    digest: str
+    pods_running_digest: int
+    pods_running_other: int
+
+
+class ParkedOut(msgspec.Struct):
+    """A record request the store refused for good, kept aside in the spool."""
+
+    deployment_name: str
+    error_code: str
+    error: str
+
+
+class ClusterOut(msgspec.Struct):
+    """Where records come from, and what the cluster holds that is not recorded."""
+
+    source: Literal["cluster", "admission"]
+    reason: str
+    leader: bool | None
+    synced: bool | None
+    workloads: int | None
+    last_reconciled_at: str | None
+    unrecorded: list[UnrecordedOut]
+    parked: list[ParkedOut]
+    records: list[ClusterRecordOut] | None

@@ -14,7 +14,12 @@ from collections.abc import Sequence
 
 from imagegate.admission import ManifestError, TemplateError
 from imagegate.cli._backend import Backend, CliError, CommandFailed, LocalBackend, RemoteBackend
-from imagegate.cli._commands import COMMANDS, LOCAL_ONLY_COMMANDS, OFFLINE_COMMANDS
+from imagegate.cli._commands import (
+    COMMANDS,
+    LOCAL_ONLY_COMMANDS,
+    OFFLINE_COMMANDS,
+    SERVER_ONLY_COMMANDS,
+)
 from imagegate.cli._parser import build_parser
 from imagegate.cli._serve import run_serve
 from imagegate.facts import DockerConfigError
@@ -96,6 +101,11 @@ async def _backend(command: str, arguments: argparse.Namespace) -> Backend | Non
         if arguments.server:
             raise CliError(f"'{command.replace('.', ' ')}' works on the local store only")
         return None
+    if command in SERVER_ONLY_COMMANDS and not arguments.server:
+        raise CliError(
+            f"'{command.replace('.', ' ')}' asks a running server (what its cluster watch "
+            "holds is in no store): give --server URL"
+        )
     if arguments.server:
         if not arguments.server.startswith(("http://", "https://")):
             raise CliError(f"--server must be an http:// or https:// URL, not {arguments.server!r}")

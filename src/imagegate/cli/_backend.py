@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 import msgspec
 
 from imagegate.api import (
+    ClusterOut,
     DeploymentBody,
     DeploymentPageOut,
     EnvironmentBody,
@@ -81,6 +82,8 @@ class Backend(Protocol):
 
     async def get_evidence(self, digest: str) -> EvidenceOut: ...
 
+    async def cluster(self, *, records: bool) -> ClusterOut: ...
+
     async def close(self) -> None: ...
 
 
@@ -138,6 +141,9 @@ class LocalBackend:
     async def get_evidence(self, digest: str) -> EvidenceOut:
         return await get_evidence(self._evidence_store(), digest)
 
+    async def cluster(self, *, records: bool) -> ClusterOut:
+        raise CliError("'cluster status' asks a running server: give --server URL")
+
     async def close(self) -> None:
         await self._closer.close()
 
@@ -189,6 +195,10 @@ class RemoteBackend:
 
     async def get_evidence(self, digest: str) -> EvidenceOut:
         return self._call("GET", _evidence_path(digest), EvidenceOut)
+
+    async def cluster(self, *, records: bool) -> ClusterOut:
+        query = "?records=true" if records else ""
+        return self._call("GET", f"/api/v1/cluster{query}", ClusterOut)
 
     async def close(self) -> None:
         return None

@@ -20,6 +20,7 @@ from imagegate.api import (
 from imagegate.auth import Scope, issue_key
 from imagegate.cli._backend import Backend, CliError
 from imagegate.cli._output import (
+    render_cluster,
     render_document,
     render_environment,
     render_environments,
@@ -217,6 +218,11 @@ async def show_evidence(arguments: argparse.Namespace, backend: Backend | None) 
     return _render_evidence(evidence)
 
 
+async def show_cluster(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    return render_cluster(await backend.cluster(records=arguments.records), arguments.output)
+
+
 COMMANDS: dict[str, Command] = {
     "deployment.record": record_deployment,
     "deployment.list": list_deployments,
@@ -230,8 +236,11 @@ COMMANDS: dict[str, Command] = {
     "evidence.push": push_evidence,
     "evidence.show": show_evidence,
     "policy.check": check_policy,
+    "cluster.status": show_cluster,
 }
 LOCAL_ONLY_COMMANDS = frozenset({"apikey.create", "apikey.list", "apikey.revoke"})
+SERVER_ONLY_COMMANDS = frozenset({"cluster.status"})
+"""Commands about a running server's state, which no store holds."""
 OFFLINE_COMMANDS = frozenset({"certs.generate", "policy.check"})
 """Commands that use neither a store nor a server."""
 

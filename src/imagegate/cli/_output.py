@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from imagegate.api import DeploymentRecordOut, EnvironmentOut, RecordResultOut
+from imagegate.api import ClusterOut, DeploymentRecordOut, EnvironmentOut, RecordResultOut
 
 FORMATS = ("table", "json", "yaml")
 
@@ -58,6 +58,43 @@ def render_environments(environments: Sequence[EnvironmentOut], output: str) -> 
         return render_document(list(environments), output)
     rows = [[e.name, e.description, e.created_at] for e in environments]
     return _table(["NAME", "DESCRIPTION", "CREATED"], rows)
+
+
+def render_cluster(cluster: ClusterOut, output: str) -> str:
+    """Where records come from, then what is not recorded (and, if asked, what is)."""
+    if output != "table":
+        return render_document(cluster, output)
+    lines = [f"Recording: {cluster.source} ({cluster.reason})"]
+    if cluster.leader is not None:
+        lines.append(f"Leader:    {'yes' if cluster.leader else 'no (another replica watches)'}")
+    if cluster.synced is not None:
+        lines.append(f"Synced:    {'yes' if cluster.synced else 'no (still listing)'}")
+        lines.append(f"Workloads: {cluster.workloads}")
+        lines.append(f"Reconciled: {cluster.last_reconciled_at or 'not yet'}")
+    sections = ["\n".join(lines)]
+    unrecorded = [[u.namespace, u.kind, u.name, u.container, u.reason] for u in cluster.unrecorded]
+    if unrecorded:
+        header = ["NAMESPACE", "KIND", "NAME", "CONTAINER", "REASON"]
+        sections.append("Unrecorded:\n" + _table(header, unrecorded))
+    else:
+        sections.append("Unrecorded: none")
+    if cluster.parked:
+        parked = [[p.deployment_name, p.error_code, p.error] for p in cluster.parked]
+        sections.append("Parked:\n" + _table(["DEPLOYMENT", "CODE", "ERROR"], parked))
+    if cluster.records is not None:
+        rows = [
+            [
+                r.deployment_name,
+                r.digest,
+                str(r.pods_running_digest),
+                str(r.pods_running_other),
+            ]
+            for r in cluster.records
+        ]
+        sections.append(
+            "Records:\n" + _table(["DEPLOYMENT", "DIGEST", "PODS ON DIGEST", "PODS ON OTHER"], rows)
+        )
+    return "\n\n".join(sections)
 
 
 def render_environment(environment: EnvironmentOut, output: str) -> str:

@@ -45,6 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("name", help="environment name")
     _output_option(describe)
 
+    cluster = groups.add_parser("cluster", help="where a server's records come from (--server)")
+    cluster_commands = cluster.add_subparsers(dest="cluster_action", required=True)
+    status = _leaf(
+        cluster_commands,
+        "status",
+        "the recording source, containers the cluster holds without a record and why, "
+        "parked record requests",
+        connection,
+    )
+    status.add_argument(
+        "--records",
+        action="store_true",
+        help="also list every record the watch keeps, with how many pods run its digest",
+    )
+    _output_option(status)
+
     apikey = groups.add_parser("apikey", help="manage API keys (local store only)")
     apikey_commands = apikey.add_subparsers(dest="apikey_action", required=True)
     key_create = _leaf(apikey_commands, "create", "create a key; prints its token once", connection)

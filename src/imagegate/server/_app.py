@@ -11,7 +11,6 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -33,6 +32,7 @@ from imagegate.admission import (
 from imagegate.api import (
     API_SETTINGS,
     AUTHENTICATOR,
+    CLUSTER_VIEW,
     EVIDENCE_STORE,
     TRACKER,
     Authenticator,
@@ -61,24 +61,12 @@ from imagegate.metrics import Metrics
 from imagegate.policy import PolicySource, baseline_policy
 from imagegate.recording import HeartbeatThrottle, Recorder, Spool
 from imagegate.server._readiness import Readiness
+from imagegate.server._recording import Recording, ServedCluster
 from imagegate.server._settings import ServerSettings, SettingsError
 from imagegate.store import PostgresStore, SqliteStore, open_store
 from imagegate.tracking import EnvironmentExistsError, Tracker
 
 log = structlog.get_logger("imagegate.server")
-
-
-@dataclass(slots=True)
-class Recording:
-    """Where records come from in this process, and why; the watch while it runs."""
-
-    source: str
-    """``cluster`` (the watch: what the API server persisted) or ``admission``."""
-    reason: str
-    watch: ClusterWatch | None = None
-    """The cluster watch this replica runs now (None while another replica leads)."""
-    lease: LeaderLease | None = None
-    """The Lease that elects the one replica that watches; None without election."""
 
 
 SETTINGS = web.AppKey("settings", ServerSettings)
@@ -148,23 +136,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def _recording_detail(app: web.Application) -> dict[str, Any]:
     recording = app.get(RECORDING)
-    if recording is None:
-        return {}
-    detail: dict[str, Any] = {"source": recording.source, "reason": recording.reason}
-    if recording.lease is not None:
-        detail["leader"] = recording.lease.leading.is_set()
-    watch = recording.watch
-    if watch is not None:
-        status = watch.status()
-        detail.update(
-            synced=status.synced,
-            workloads=status.workloads,
-            unrecorded=len(watch.state.unrecorded()),
-            last_reconciled_at=(
-                status.last_reconciled_at.isoformat() if status.last_reconciled_at else None
-            ),
-        )
-    return detail
+    return recording.detail() if recording is not None else {}
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
@@ -290,6 +262,7 @@ async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
     source = "admission" if client is None else "cluster"
     recording = Recording(source=source, reason=reason)
     app[RECORDING] = recording
+    app[CLUSTER_VIEW] = ServedCluster(recording, app[SPOOL])
     for name in ("cluster", "admission"):
         metrics.recording_source.labels(source=name).set(1 if name == source else 0)
     if client is None:
