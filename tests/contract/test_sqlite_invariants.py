@@ -150,6 +150,7 @@ async def test_rows_are_never_deleted(sqlite_store: SqliteStore, db_path: Path) 
         pytest.param("tag", "v9", id="tag"),
         pytest.param("environment", "deployed", id="environment-even-unchanged"),
         pytest.param("created_at", STAMP, id="created_at"),
+        pytest.param("origin", "cli", id="origin"),
     ],
 )
 async def test_identity_of_a_row_never_changes(

@@ -22,6 +22,7 @@ from imagegate.tracking import (
     InvalidNameError,
     InvalidParameterError,
     Kind,
+    Origin,
     Outcome,
     Platform,
     QueuedRequest,
@@ -602,3 +603,30 @@ async def test_coalesced_heartbeats_leave_the_same_record(tracker: Tracker) -> N
     assert record.created_at == start + timedelta(minutes=1)
     assert record.last_seen_at == start + timedelta(minutes=7)
     assert await tracker.queue_position("spool-coalesce") == 7
+
+
+async def test_records_keep_the_origins_that_made_and_ended_them(tracker: Tracker) -> None:
+    where = key(name="origins")
+    first = await tracker.record(dataclasses.replace(deploy(where), origin=Origin.ADMISSION))
+    assert first.record is not None
+    assert (first.record.origin, first.record.ended_by) == (Origin.ADMISSION, None)
+    second = await tracker.record(dataclasses.replace(deploy(where, V2), origin=Origin.CLUSTER))
+    assert second.record is not None
+    assert second.superseded is not None
+    assert second.record.origin is Origin.CLUSTER
+    assert (second.superseded.origin, second.superseded.ended_by) == (
+        Origin.ADMISSION,
+        Origin.CLUSTER,
+    )
+    # A heartbeat from elsewhere leaves the record's origin as it was.
+    await tracker.record(dataclasses.replace(deploy(where, V2), origin=Origin.API))
+    await tracker.record(dataclasses.replace(decommission(where), origin=Origin.CLI))
+    newest, oldest = await collect(
+        tracker, DeploymentQuery(deployment_name="origins", history=True)
+    )
+    assert (newest.status, newest.origin, newest.ended_by) == (
+        Status.DECOMMISSIONED,
+        Origin.CLUSTER,
+        Origin.CLI,
+    )
+    assert (oldest.origin, oldest.ended_by) == (Origin.ADMISSION, Origin.CLUSTER)
