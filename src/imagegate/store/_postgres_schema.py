@@ -173,6 +173,6 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deployments ADD COLUMN ended_by TEXT CHECK (ended_by IN ({_ORIGINS}));
     CREATE TRIGGER deployments_origin_immutable BEFORE UPDATE OF origin ON deployments
     FOR EACH ROW WHEN (NEW.origin <> OLD.origin) EXECUTE FUNCTION
-        imagegate_refuse('the identity of a deployment record never changes (its origin included)');
+        imagegate_refuse('the identity of a deployment record never changes: origin');
     """,
 )

@@ -155,7 +155,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER deployments_origin_immutable BEFORE UPDATE OF origin ON deployments
     WHEN NEW.origin <> OLD.origin
     BEGIN
-        SELECT RAISE(ABORT, 'the identity of a deployment record never changes (its origin included)');
+        SELECT RAISE(ABORT, 'the identity of a deployment record never changes: origin');
     END;
     """,
 )
