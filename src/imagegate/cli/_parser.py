@@ -337,6 +337,14 @@ def _admission_options(serve: argparse.ArgumentParser) -> None:
         help="name of that Lease (imagegate-cluster-watch)",
     )
     admission.add_argument(
+        "--object-selector",
+        default=env("IMAGEGATE_OBJECT_SELECTOR", ""),
+        metavar="JSON",
+        help="the webhooks' objectSelector as JSON (matchLabels, matchExpressions): objects "
+        "it leaves out are not recorded by the cluster watch either (env "
+        "IMAGEGATE_OBJECT_SELECTOR)",
+    )
+    admission.add_argument(
         "--reconcile-interval",
         type=float,
         default=env("IMAGEGATE_RECONCILE_INTERVAL", "300"),

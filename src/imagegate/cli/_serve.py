@@ -14,7 +14,12 @@ from imagegate.admission import (
     WebhookCallers,
 )
 from imagegate.api import ApiSettings
-from imagegate.cluster import ClusterWatchSettings
+from imagegate.cluster import (
+    ClusterWatchSettings,
+    LabelSelector,
+    SelectorError,
+    parse_selector,
+)
 from imagegate.facts import LOOPBACK_REGISTRIES, RegistrySettings
 from imagegate.kube import (
     CertificateRequirements,
@@ -97,8 +102,17 @@ def settings_from(arguments: argparse.Namespace) -> ServerSettings:
             reconcile_interval_s=arguments.reconcile_interval,
             leader_election_namespace=leader_election_namespace(arguments),
             leader_election_name=arguments.leader_election_name,
+            object_selector=object_selector_from(arguments.object_selector),
         ),
     ).validate()
+
+
+def object_selector_from(text: str) -> LabelSelector:
+    """The ``--object-selector`` LabelSelector; SettingsError saying what is wrong."""
+    try:
+        return parse_selector(text)
+    except SelectorError as error:
+        raise SettingsError(f"--object-selector: {error}") from None
 
 
 def leader_election_namespace(

@@ -7,6 +7,7 @@ whatever the watch could not see (imagegate down, a failurePolicy Ignore outage)
 """
 
 from imagegate.cluster._objects import PodRun, digest_of_image_id, node_platform, pod_run
+from imagegate.cluster._selector import LabelSelector, SelectorError, parse_selector
 from imagegate.cluster._state import (
     RECONCILED_ORIGINS,
     ClusterState,
@@ -30,13 +31,16 @@ __all__ = [
     "ClusterStatus",
     "ClusterWatch",
     "ClusterWatchSettings",
+    "LabelSelector",
     "PodRun",
     "ReconcilePlan",
     "RecordRun",
+    "SelectorError",
     "UnrecordedContainer",
     "WorkloadId",
     "cluster_access",
     "digest_of_image_id",
     "node_platform",
+    "parse_selector",
     "pod_run",
 ]

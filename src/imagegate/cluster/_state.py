@@ -25,6 +25,7 @@ from imagegate.admission import (
     record_keys,
 )
 from imagegate.cluster._objects import PodRun, node_platform, pod_run
+from imagegate.cluster._selector import LabelSelector
 from imagegate.tracking import (
     DeploymentKey,
     DeploymentRecord,
@@ -105,8 +106,10 @@ class ClusterState:
         target_of: Callable[[str], RecordTarget],
         default_platform: Platform,
         excluded_namespaces: frozenset[str] = frozenset(),
+        selector: LabelSelector | None = None,
     ) -> None:
         self._target_of = target_of
+        self._selector = selector or LabelSelector()
         self._default_platform = default_platform
         self._excluded = excluded_namespaces
         self._workloads: dict[WorkloadId, _Tracked] = {}
@@ -280,8 +283,9 @@ class ClusterState:
                 jobs.add(name)
                 requests.extend(self._refresh(("CronJob", namespace, identity.name), now))
         workload = (kind, namespace, name)
-        if identity.owned:
+        if identity.owned or not self._selector.matches(metadata.labels):
             # A controlled object says nothing of its own: its controller is the workload.
+            # One the webhook's objectSelector leaves out is not judged, so not recorded.
             requests.extend(self._forget(workload, now))
             return requests
         seen.add(workload)

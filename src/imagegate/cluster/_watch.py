@@ -14,12 +14,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
 
+from imagegate.cluster._selector import LabelSelector
 from imagegate.cluster._state import ClusterState, ReconcilePlan
 from imagegate.kube import KubeApiError, KubeClient, ListWatch
 from imagegate.metrics import Metrics
@@ -83,6 +84,8 @@ class ClusterWatchSettings:
     None: no election (a single instance)."""
     leader_election_name: str = "imagegate-cluster-watch"
     """Name of that Lease."""
+    object_selector: LabelSelector = field(default_factory=LabelSelector)
+    """The webhook's objectSelector: objects it leaves out are not recorded either."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -290,6 +290,7 @@ async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
             target_of=target_of,
             default_platform=admission.default_platform,
             excluded_namespaces=watch_settings.excluded_namespaces,
+            selector=watch_settings.object_selector,
         )
         watch = ClusterWatch(
             client,

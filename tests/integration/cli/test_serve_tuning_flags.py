@@ -53,3 +53,14 @@ def test_recording_from_the_cluster_without_a_connection_is_a_startup_error(
     )
     assert code == 1
     assert "imagegate: error: --record-from cluster: no cluster connection" in stderr
+
+
+def test_a_bad_object_selector_is_refused(tmp_path: Path) -> None:
+    code, stderr = serve_until_refused(
+        tmp_path, "--object-selector", '{"matchExpressions": [{"key": "a", "operator": "Is"}]}'
+    )
+    assert code == 1
+    assert (
+        "imagegate: error: --object-selector: matchExpressions[0]: operator 'Is': one of "
+        "DoesNotExist, Exists, In, NotIn"
+    ) in stderr

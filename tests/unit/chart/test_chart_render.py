@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -468,3 +469,11 @@ def test_recording_at_admission_needs_no_watch_permissions(helm: Path, tmp_path:
     args = container(docs)["args"]
     assert "--record-from=admission" in args
     assert not [a for a in args if a.startswith(("--exclude-namespace", "--leader-election"))]
+
+
+def test_the_webhooks_object_selector_is_the_watchs_too(helm: Path, tmp_path: Path) -> None:
+    selector = {"matchExpressions": [{"key": "team", "operator": "In", "values": ["shop"]}]}
+    docs = render(helm, tmp_path, {"webhook": {"objectSelector": selector}})
+    (flag,) = [a for a in container(docs)["args"] if a.startswith("--object-selector=")]
+    assert json.loads(flag.removeprefix("--object-selector=")) == selector
+    assert one(docs, "ValidatingWebhookConfiguration")["webhooks"][0]["objectSelector"] == selector

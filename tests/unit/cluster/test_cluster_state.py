@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from imagegate.admission import DeploymentNameTemplate, RecordTarget
-from imagegate.cluster import ClusterState, digest_of_image_id
+from imagegate.cluster import ClusterState, digest_of_image_id, parse_selector
 from imagegate.tracking import (
     Artifact,
     DeploymentKey,
@@ -245,3 +245,20 @@ def test_two_workloads_rendering_one_name_keep_it_until_both_are_gone() -> None:
 def test_a_malformed_object_is_skipped() -> None:
     cluster = state()
     assert cluster.listed("Deployment", [{"metadata": {"name": "x"}, "spec": "nope"}], NOW) == []
+
+
+def test_objects_the_webhooks_selector_leaves_out_are_not_recorded() -> None:
+    cluster = ClusterState(
+        target_of=lambda namespace: RecordTarget(
+            cluster="prod", logical_environment="production", name_template=DeploymentNameTemplate()
+        ),
+        default_platform=AMD64,
+        selector=parse_selector('{"matchLabels": {"imagegate.dev/judged": "yes"}}'),
+    )
+    judged = deployment("web", WEB_V1)
+    judged["metadata"]["labels"] = {"imagegate.dev/judged": "yes"}
+    requests = cluster.listed("Deployment", [judged, deployment("other", WEB_V1)], NOW)
+    assert summary(requests) == [("shop/web/app", "deployed", D1)]
+    # Relabelled out of the selector: no longer judged, so no longer recorded.
+    requests = cluster.changed("Deployment", "MODIFIED", deployment("web", WEB_V1), NOW)
+    assert summary(requests) == [("shop/web/app", "decommissioned", None)]
