@@ -125,6 +125,12 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.cluster_change_failures = Counter(
+            "imagegate_cluster_change_failures",
+            "Watch events or lists the cluster watch failed to apply (logged with their "
+            "traceback; the object is recomputed at its next event or list).",
+            registry=self.registry,
+        )
         self.reconciliations = Counter(
             "imagegate_reconciliations",
             "Comparisons of the store with the whole cluster, by outcome.",

@@ -119,6 +119,8 @@ class ClusterState:
         self._job_cron: dict[_PodId, str] = {}
         self._cron_jobs: dict[_PodId, set[str]] = {}
         self._nodes: dict[str, Platform] = {}
+        self._deferred = False
+        """While a list of Pods or Jobs is applied: recompute workloads after it, not during."""
 
     # -- workloads (every tracked kind, Pods and Jobs included) ------------------
 
@@ -128,18 +130,25 @@ class ClusterState:
         """A full list of ``kind``: it replaces what was known of that kind."""
         requests: list[RecordRequest] = []
         seen: set[WorkloadId] = set()
+        # Digests and platforms come from pods, and CronJobs find theirs through Jobs: a
+        # workload recomputed while only some of its pods are back would flap, so every
+        # workload is recomputed once the whole list is in.
+        rebuilding = kind in ("Pod", "Job")
         if kind == "Pod":
             self._runs.clear()
             self._runs_by_owner.clear()
         if kind == "Job":
             self._job_cron.clear()
             self._cron_jobs.clear()
-        for item in items:
-            requests.extend(self._upsert(kind, item, now, seen=seen))
+        self._deferred = rebuilding
+        try:
+            for item in items:
+                requests.extend(self._upsert(kind, item, now, seen=seen))
+        finally:
+            self._deferred = False
         for workload in [w for w in self._workloads if w[0] == kind and w not in seen]:
             requests.extend(self._forget(workload, now))
-        if kind in ("Pod", "Job"):
-            # Digests come from pods, and CronJobs find theirs through Jobs.
+        if rebuilding:
             requests.extend(self._refresh_all(now))
         return requests
 
@@ -350,7 +359,7 @@ class ClusterState:
     def _refresh(self, workload: WorkloadId, now: datetime) -> list[RecordRequest]:
         """Recompute ``workload``'s records; the requests that take the store there."""
         tracked = self._workloads.get(workload)
-        if tracked is None:
+        if tracked is None or self._deferred:
             return []
         extracted, runs = self._extracted(workload, tracked.parsed)
         target = self._target_of(workload[1])

@@ -218,6 +218,10 @@ class ClusterWatch:
                         await namespaces.labels(namespace)
                 self._push(change())
                 self._metrics.cluster_workloads.set(self.state.workload_count)
+            except Exception:
+                # The object is recomputed at its next event, or when its kind is listed.
+                self._metrics.cluster_change_failures.inc()
+                log.exception("cluster_change_failed", namespace=namespace)
             finally:
                 self._changes.task_done()
 

@@ -262,3 +262,18 @@ def test_objects_the_webhooks_selector_leaves_out_are_not_recorded() -> None:
     # Relabelled out of the selector: no longer judged, so no longer recorded.
     requests = cluster.changed("Deployment", "MODIFIED", deployment("web", WEB_V1), NOW)
     assert summary(requests) == [("shop/web/app", "decommissioned", None)]
+
+
+def test_a_relist_of_pods_recomputes_each_workload_once_with_all_its_pods() -> None:
+    cluster = state()
+    cluster.nodes_listed([node("n1", "amd64"), node("n2", "arm64")], NOW)
+    tagged = "registry.example.com/shop/web:1.0"
+    cluster.listed("Deployment", [deployment("web", tagged)], NOW)
+    on_amd64 = pod_of("web", tagged, digest=D1, node="n1")
+    on_arm64 = pod_of("web", tagged, digest=D1, node="n2")
+    on_arm64["metadata"]["name"] = "web-abc12-second"
+    first = cluster.listed("Pod", [on_amd64, on_arm64], NOW)
+    assert sorted(str(r.platform) for r in first) == ["linux/amd64", "linux/arm64"]
+    # The same pods again (a relist after the watch expired): nothing changes, and no
+    # record flaps to the platform of the first pod alone.
+    assert cluster.listed("Pod", [on_amd64, on_arm64], NOW) == []
