@@ -5,8 +5,9 @@ Pure: list results and watch events in, ``RecordRequest``s out. The cluster watc
 
 Records are made for the long-lived workloads only, the objects nothing controls
 (a Deployment, not its ReplicaSets or Pods), as at admission. Pods still count:
-the digest a node pulled (``imageID``) records a tag-only image, and the nodes a
-workload's pods run on give its platform when its spec does not say.
+the digest a node pulled (``imageID``) records a tag-only image. The platforms of
+the cluster's Nodes bound a workload's: its spec's constraints are intersected with
+them, and a spec that says nothing gets them.
 """
 
 from __future__ import annotations
@@ -160,14 +161,14 @@ class ClusterState:
             return self._upsert(kind, obj, now, seen=set())
         metadata = obj.get("metadata") or {}
         namespace, name = str(metadata.get("namespace", "")), str(metadata.get("name", ""))
-        requests: list[RecordRequest] = []
+        # Forgotten first: a Pod that is its own workload is not recomputed without itself.
+        requests = self._forget((kind, namespace, name), now)
         if kind == "Pod":
             requests.extend(self._drop_run((namespace, name), now))
         if kind == "Job":
             cron = self._job_cron.pop((namespace, name), None)
             if cron is not None:
                 self._cron_jobs.get((namespace, cron), set()).discard(name)
-        requests.extend(self._forget((kind, namespace, name), now))
         return requests
 
     # -- nodes -------------------------------------------------------------------
@@ -380,12 +381,11 @@ class ClusterState:
         self, workload: WorkloadId, parsed: ParsedObject
     ) -> tuple[ExtractedWorkload, list[PodRun]]:
         runs = [run for _, run in self._runs_of(workload)]
-        # Where its pods run says most; else what nodes the cluster has.
-        nodes = {self._nodes[run.node] for run in runs if run.node in self._nodes}
+        # The platforms of the cluster's nodes, not of the nodes its pods happen to run on
+        # now: those change with every rollout and rescheduling, and the records would
+        # churn with them.
         extracted = extract_parsed(
-            parsed,
-            default_platform=self._default_platform,
-            nodes=nodes or set(self._nodes.values()),
+            parsed, default_platform=self._default_platform, nodes=set(self._nodes.values())
         )
         return extracted, runs
 

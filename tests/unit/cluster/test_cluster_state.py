@@ -266,14 +266,29 @@ def test_objects_the_webhooks_selector_leaves_out_are_not_recorded() -> None:
 
 def test_a_relist_of_pods_recomputes_each_workload_once_with_all_its_pods() -> None:
     cluster = state()
-    cluster.nodes_listed([node("n1", "amd64"), node("n2", "arm64")], NOW)
     tagged = "registry.example.com/shop/web:1.0"
     cluster.listed("Deployment", [deployment("web", tagged)], NOW)
-    on_amd64 = pod_of("web", tagged, digest=D1, node="n1")
-    on_arm64 = pod_of("web", tagged, digest=D1, node="n2")
-    on_arm64["metadata"]["name"] = "web-abc12-second"
-    first = cluster.listed("Pod", [on_amd64, on_arm64], NOW)
-    assert sorted(str(r.platform) for r in first) == ["linux/amd64", "linux/arm64"]
-    # The same pods again (a relist after the watch expired): nothing changes, and no
-    # record flaps to the platform of the first pod alone.
-    assert cluster.listed("Pod", [on_amd64, on_arm64], NOW) == []
+    pods = [pod_of("web", tagged, digest=digest) for digest in (D1, D2, D2)]
+    for number, pod in enumerate(pods):
+        pod["metadata"]["name"] = f"web-abc12-{number}"
+    (first,) = cluster.listed("Pod", pods, NOW)
+    assert first.artifact is not None
+    assert first.artifact.digest == D2  # what most pods pulled
+    # The same pods again (a relist after the watch expired): nothing changes; the first
+    # pod alone (D1) never makes the record flap.
+    assert cluster.listed("Pod", pods, NOW) == []
+
+
+def test_a_deleted_tag_only_pod_is_decommissioned_not_first_unrecorded() -> None:
+    cluster = state()
+    tagged = "registry.example.com/shop/web:1.0"
+    bare = {
+        "metadata": {"name": "debug", "namespace": "shop"},
+        "spec": {**pod_spec(tagged), "nodeName": "n1"},
+        "status": {"containerStatuses": [{"name": "app", "imageID": f"{tagged}@{D1}"}]},
+    }
+    (recorded,) = cluster.changed("Pod", "ADDED", bare, NOW)
+    assert summary([recorded]) == [("shop/debug/app", "deployed", D1)]
+    gone = cluster.changed("Pod", "DELETED", bare, NOW)
+    assert summary(gone) == [("shop/debug/app", "decommissioned", None)]
+    assert cluster.unrecorded() == []
