@@ -101,6 +101,13 @@ class Metrics:
             "Admissions answered before their spool append was durable (append exceeded bound).",
             registry=self.registry,
         )
+        self.background_failures = Counter(
+            "imagegate_background_task_failures",
+            "Background tasks (recorder, watches, certificate rotation, …) that failed and "
+            "were started again, by task; each failure is logged with its traceback.",
+            ["task"],
+            registry=self.registry,
+        )
         self.recording_source = Gauge(
             "imagegate_recording_source",
             "Where records come from (1 for the one in use): cluster (what the API server "

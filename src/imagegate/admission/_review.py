@@ -61,6 +61,11 @@ def decode_review(body: bytes) -> tuple[str, AdmissionRequest]:
         raise MalformedReviewError(
             f"the request body is not JSON: {error}", reason="not_json"
         ) from None
+    except RecursionError:
+        raise MalformedReviewError(
+            "the request body is not JSON imagegate reads: it is nested too deeply",
+            reason="not_json",
+        ) from None
     if review.kind != "AdmissionReview" or review.api_version not in API_VERSIONS:
         raise MalformedReviewError(
             "expected kind AdmissionReview with apiVersion admission.k8s.io/v1 or v1beta1, "

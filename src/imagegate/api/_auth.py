@@ -41,6 +41,10 @@ class Authenticator:
     async def _authenticate(self, authorization: str | None) -> ApiKey:
         if not authorization:
             raise _unauthenticated("send an API key as 'Authorization: Bearer <token>'")
+        if not authorization.isascii() or not authorization.isprintable():
+            # Tokens are printable ASCII; anything else (bytes aiohttp could not decode,
+            # control characters) is no key, and must not reach the hashing or the logs.
+            raise _unauthenticated("the API key is not valid")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("the Authorization header must be 'Bearer <token>'")

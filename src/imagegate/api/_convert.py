@@ -232,7 +232,10 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if text.startswith(_CURSOR_PREFIX):
-            return int(text.removeprefix(_CURSOR_PREFIX))
+            after_id = int(text.removeprefix(_CURSOR_PREFIX))
+            # Record ids are positive 64-bit integers; a bigger one no store can compare.
+            if 0 < after_id < 2**63:
+                return after_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise InvalidParameterError("cursor is not one this API returned", field="cursor")

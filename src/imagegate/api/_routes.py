@@ -43,6 +43,7 @@ from imagegate.auth import Scope
 from imagegate.facts import EvidenceStore
 from imagegate.tracking import (
     DeploymentQuery,
+    InvalidFieldError,
     InvalidParameterError,
     Kind,
     Outcome,
@@ -303,13 +304,50 @@ def _decode_object(body: bytes) -> dict[str, Any]:
         raise ApiError(
             HTTPStatus.BAD_REQUEST, "invalid_json", f"the request body is not valid JSON: {error}"
         ) from None
+    except RecursionError:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            "invalid_json",
+            "the request body is not valid JSON: it is nested too deeply",
+        ) from None
     if not isinstance(document, dict):
         raise ApiError(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "invalid_field",
             f"the request body must be a JSON object, not {type(document).__name__}",
         )
+    invalid = _invalid_text(document, "")
+    if invalid is not None:
+        # JSON escapes can spell a lone surrogate, which no store (nor UTF-8) can hold.
+        raise InvalidFieldError(
+            "text is not valid Unicode (a lone surrogate escape such as \\ud800)",
+            field=invalid,
+        )
     return document
+
+
+def _invalid_text(value: Any, path: str) -> str | None:
+    """The path of the first string (key or value) UTF-8 cannot encode, if any."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "(body)"
+        return None
+    children: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if _invalid_text(key, child) is not None:
+                return child.encode("utf-8", "backslashreplace").decode()
+            children.append((child, item))
+    elif isinstance(value, list):
+        children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    for child, item in children:
+        found = _invalid_text(item, child)
+        if found is not None:
+            return found
+    return None
 
 
 def _enum_parameter(parameters: Mapping[str, str], name: str, kind: type[E]) -> E | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -61,6 +61,8 @@ class Namespaces(Protocol):
     async def labels(self, namespace: str) -> Mapping[str, str] | None: ...
 
     def subscribe(self, changed: Callable[[str], None]) -> None: ...
+
+    def unsubscribe(self, changed: Callable[[str], None]) -> None: ...
 
 
 class RecordSink(Protocol):
@@ -158,15 +160,18 @@ class ClusterWatch:
                     tasks.append(
                         asyncio.create_task(watch.run(), name=f"imagegate-watch {watch.path}")
                     )
-                await asyncio.gather(*(watch.synced.wait() for watch in group))
+                synced = asyncio.gather(*(watch.synced.wait() for watch in group))
+                await _while_running(synced, tasks)
             log.info("cluster_listed", workloads=self.state.workload_count)
             while True:
-                await self._reconcile_until_done()
+                await _while_running(self._reconcile_until_done(), tasks)
                 self._metrics.cluster_synced.set(1)
                 self.synced.set()
                 # Reconciliation pacing: a full comparison every interval, events between.
-                await asyncio.sleep(self._settings.reconcile_interval_s)
+                await _while_running(asyncio.sleep(self._settings.reconcile_interval_s), tasks)
         finally:
+            if self._namespaces is not None:
+                self._namespaces.unsubscribe(self._namespace_changed)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -333,3 +338,20 @@ async def cluster_access(client: KubeClient, *, timeout_s: float = 10.0) -> str 
         except KubeApiError as error:
             return str(error)
     return None
+
+
+async def _while_running(step: Awaitable[Any], tasks: list[asyncio.Task[None]]) -> None:
+    """Await ``step``; if one of the watch's own tasks ends first, raise what ended it (so
+    that the whole watch is started again, not left half alive)."""
+    waited = asyncio.ensure_future(step)
+    try:
+        done, _ = await asyncio.wait([waited, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not waited.done():
+            waited.cancel()
+    if waited in done:
+        waited.result()
+        return
+    ended = next(task for task in tasks if task in done)
+    ended.result()  # its exception, if it failed
+    raise RuntimeError(f"the cluster watch's task {ended.get_name()!r} ended")

@@ -57,6 +57,8 @@ def parse_provenance_evidence(document: bytes) -> tuple[Provenance, Mapping[str,
         raise ProvenanceEvidenceError(f"{where}{message}", field=field) from None
     except msgspec.DecodeError as error:
         raise ProvenanceEvidenceError(f"the provenance is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ProvenanceEvidenceError("the provenance is nested too deeply") from None
     if (
         decoded.builder_id is None
         and decoded.source_repository is None

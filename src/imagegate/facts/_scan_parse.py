@@ -97,6 +97,8 @@ def _detect(document: bytes) -> ScanFormat:
         raise ScanReportError(f"a scan report is a JSON object: {error}") from None
     except msgspec.DecodeError as error:
         raise ScanReportError(f"the scan report is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ScanReportError("the scan report is nested too deeply") from None
     detected = detect_format(keys)
     if detected is None:
         shown = ", ".join(sorted(keys)[:_SHOWN_KEYS]) or "none"
@@ -118,6 +120,8 @@ def _decode(document: bytes, struct: type[R], chosen: ScanFormat) -> R:
         ) from None
     except msgspec.DecodeError as error:
         raise ScanReportError(f"the scan report is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ScanReportError("the scan report is nested too deeply") from None
 
 
 def _check_subject(findings: ScanFindings, digest: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -54,6 +55,11 @@ class NamespaceCache:
     def subscribe(self, changed: Callable[[str], None]) -> None:
         """Call ``changed(namespace)`` whenever the watch sees a namespace's labels change."""
         self._subscribers.append(changed)
+
+    def unsubscribe(self, changed: Callable[[str], None]) -> None:
+        """Stop calling ``changed``."""
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(changed)
 
     def cached(self, namespace: str) -> Mapping[str, str] | None:
         """The labels of ``namespace`` as the watch last saw them; None if unknown."""

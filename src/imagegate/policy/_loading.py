@@ -106,6 +106,8 @@ def load_file(file: Path) -> tuple[list[CompiledPolicy], list[PolicyProblem]]:
     except ValueError as error:
         # Not UTF-8 (UnicodeDecodeError), or a value YAML cannot build (2025-02-30).
         return [], [PolicyProblem(name, 1, "", f"cannot be read: {error}")]
+    except RecursionError:
+        return [], [PolicyProblem(name, 1, "", "is nested too deeply to be a policy")]
     policies: list[CompiledPolicy] = []
     problems: list[PolicyProblem] = []
     for index, document in enumerate(documents, start=1):
@@ -115,6 +117,11 @@ def load_file(file: Path) -> tuple[list[CompiledPolicy], list[PolicyProblem]]:
             policies.append(compile_document(document, source=name, document_number=index))
         except _DocumentError as error:
             problems.append(PolicyProblem(name, index, error.path, error.reason))
+        except (RecursionError, OverflowError, ValueError, TypeError) as error:
+            # What no check above foresaw must still be a problem with a place, never an
+            # exception that ends the policy watch.
+            reason = "is nested too deeply" if isinstance(error, RecursionError) else str(error)
+            problems.append(PolicyProblem(name, index, "", f"cannot be compiled: {reason}"))
     return policies, problems
 
 

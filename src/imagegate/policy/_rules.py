@@ -72,7 +72,12 @@ def parse_duration(text: str) -> timedelta:
         raise RuleConfigError(
             f"duration {text!r} must be a number and a unit: s, m, h or d", field="maxAge"
         )
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    except OverflowError:
+        raise RuleConfigError(
+            f"duration {text!r} is longer than any date can be apart", field="maxAge"
+        ) from None
 
 
 # --- checks that need no facts --------------------------------------------------------

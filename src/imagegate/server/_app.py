@@ -63,6 +63,7 @@ from imagegate.recording import HeartbeatThrottle, Recorder, Spool
 from imagegate.server._readiness import Readiness
 from imagegate.server._recording import Recording, ServedCluster
 from imagegate.server._settings import ServerSettings, SettingsError
+from imagegate.server._supervision import supervised
 from imagegate.store import PostgresStore, SqliteStore, open_store
 from imagegate.tracking import EnvironmentExistsError, Tracker
 
@@ -162,7 +163,7 @@ async def _certificates_context(app: web.Application) -> AsyncIterator[None]:
         # before its certificate is settled. A failure here fails the start, loudly.
         await manager.ensure()
         readiness.mark("certificates")
-        task = asyncio.create_task(manager.run(), name="imagegate-certificate-rotation")
+        task = supervised(manager.run, name="certificate-rotation", metrics=app[METRICS])
         try:
             yield
         finally:
@@ -201,8 +202,8 @@ async def _recording_context(app: web.Application) -> AsyncIterator[None]:
     heartbeats = HeartbeatThrottle(
         spool, interval_s=settings.heartbeat_interval_s, on_held=metrics.heartbeats_held.inc
     )
-    task = asyncio.create_task(recorder.run(), name="imagegate-recorder")
-    flusher = asyncio.create_task(heartbeats.run(), name="imagegate-heartbeat-flush")
+    task = supervised(recorder.run, name="recorder", metrics=metrics)
+    flusher = supervised(heartbeats.run, name="heartbeat-flush", metrics=metrics)
     app[SPOOL] = spool
     app[RECORDER] = recorder
     app[HEARTBEATS] = heartbeats
@@ -242,7 +243,7 @@ async def _namespaces_context(app: web.Application) -> AsyncIterator[None]:
         app[NAMESPACES] = cache
         readiness = app[READINESS]
         readiness.require("namespaces")
-        tasks.append(asyncio.create_task(cache.run(), name="imagegate-namespace-watch"))
+        tasks.append(supervised(cache.run, name="namespace-watch", metrics=app[METRICS]))
         tasks.append(
             asyncio.create_task(_mark_when_synced(cache, readiness), name="imagegate-ns-synced")
         )
@@ -312,11 +313,11 @@ async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
             recording.watch = None
             metrics.cluster_synced.set(0)
 
+    lease: LeaderLease | None = None
     if watch_settings.leader_election_namespace is None:
         log.info("leader_election_off", reason="no --leader-election-namespace, not in a pod")
-        campaign = watch_cluster()
     else:
-        recording.lease = LeaderLease(
+        lease = LeaderLease(
             client,
             LeaseSettings(
                 namespace=watch_settings.leader_election_namespace,
@@ -324,8 +325,12 @@ async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
                 identity=replica_identity(),
             ),
         )
-        campaign = recording.lease.run(watch_cluster)
-    task = asyncio.create_task(campaign, name="imagegate-cluster-watch")
+    recording.lease = lease
+
+    async def campaign() -> None:
+        await (watch_cluster() if lease is None else lease.run(watch_cluster))
+
+    task = supervised(campaign, name="cluster-watch", metrics=metrics)
     try:
         yield
     finally:
@@ -385,8 +390,10 @@ async def _policies_context(app: web.Application) -> AsyncIterator[None]:
     source = PolicySource(settings.policy_path, baseline=baseline_policy(settings.require_digest))
     app[POLICIES] = source
     app[READINESS].mark("policies")
-    watch = asyncio.create_task(
-        source.watch(settings.policy_reload_interval_s), name="imagegate-policy-watch"
+    watch = supervised(
+        lambda: source.watch(settings.policy_reload_interval_s),
+        name="policy-watch",
+        metrics=app[METRICS],
     )
     try:
         yield

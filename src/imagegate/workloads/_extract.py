@@ -144,6 +144,8 @@ def _decode(kind: str, raw: bytes) -> tuple[ObjectMeta, PodSpec]:
         workload = _WORKLOAD.decode(raw)
     except msgspec.DecodeError as error:
         raise InvalidObjectError(f"the object is not a valid {kind}: {error}") from None
+    except RecursionError:
+        raise InvalidObjectError(f"the {kind} is nested too deeply") from None
     return workload.metadata, _template_spec(kind, workload)
 
 

@@ -299,6 +299,13 @@ def test_an_impossible_date_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     assert "day is out of range for month" in problem.reason
 
 
+def test_yaml_nested_too_deeply_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    file = write(tmp_path / "deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n")
+    [problem] = problems_of(file)
+    assert (problem.file, problem.document, problem.path) == (str(file), 1, "")
+    assert problem.reason == "is nested too deeply to be a policy"
+
+
 def test_a_file_that_is_not_utf8_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     file = tmp_path / "latin1.yaml"
     file.write_bytes(valid("caf\xe9").encode("latin-1"))
@@ -397,6 +404,11 @@ MISTAKES = [
         with_rule("{rule: scanned, maxAge: 7 days}"),
         "spec.rules[0].maxAge",
         "duration '7 days' must be a number and a unit: s, m, h or d",
+    ),
+    (
+        with_rule("{rule: scanned, maxAge: 99999999999999999999d}"),
+        "spec.rules[0].maxAge",
+        "duration '99999999999999999999d' is longer than any date can be apart",
     ),
     (
         with_rule("{rule: scanned, max_age: 7d}"),
