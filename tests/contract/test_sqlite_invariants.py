@@ -96,6 +96,20 @@ def count_rows(path: Path, table: str) -> int:
     return int(row[0])
 
 
+async def test_a_schema_newer_than_this_imagegate_is_refused(db_path: Path) -> None:
+    await (await SqliteStore.open(db_path)).close()
+    with raw(db_path) as connection:
+        connection.execute("PRAGMA user_version = 999")
+    with pytest.raises(StoreError) as refused:
+        await SqliteStore.open(db_path)
+    assert str(refused.value) == (
+        f"SQLite store {str(db_path)!r} is at schema version 999, newer than this imagegate "
+        f"knows ({len(MIGRATIONS)}); upgrade imagegate"
+    )
+    with raw(db_path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 999
+
+
 async def test_reopening_migrates_once(db_path: Path) -> None:
     assert len(MIGRATIONS) >= 1
     first = await SqliteStore.open(db_path)

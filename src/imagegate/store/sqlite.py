@@ -319,6 +319,14 @@ def _schema_version(connection: sqlite3.Connection) -> int:
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
+    found = _schema_version(connection)
+    if found > len(MIGRATIONS):
+        # A newer imagegate wrote it: writing with older code could break what it relies on.
+        database = connection.execute("PRAGMA database_list").fetchone()[2]
+        raise StoreError(
+            f"SQLite store {database!r} is at schema version {found}, newer than this "
+            f"imagegate knows ({len(MIGRATIONS)}); upgrade imagegate"
+        )
     for version, script in enumerate(MIGRATIONS, start=1):
         # Re-check under the write lock: another process may have migrated meanwhile.
         with write_transaction(connection):
