@@ -108,6 +108,12 @@ class Metrics:
             ["task"],
             registry=self.registry,
         )
+        self.tls_reload_failures = Counter(
+            "imagegate_tls_reload_failures",
+            "Renewed certificate files that were refused (unreadable, not matching their key, "
+            "expired or not yet valid); the previous certificate stays in use.",
+            registry=self.registry,
+        )
         self.recording_source = Gauge(
             "imagegate_recording_source",
             "Where records come from (1 for the one in use): cluster (what the API server "

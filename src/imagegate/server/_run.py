@@ -18,7 +18,7 @@ try:
 except ImportError:  # a dependency, except where it does not build (Windows, PyPy)
     uvloop = None  # type: ignore[assignment]
 
-from imagegate.server._app import build_app
+from imagegate.server._app import METRICS, build_app
 from imagegate.server._settings import ServerSettings, SettingsError
 from imagegate.tls import ReloadingTLSContext
 
@@ -63,7 +63,11 @@ def watch_certificates(
     """A cleanup context that reloads rotated certificate files while the app runs."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(tls.watch(interval_s), name="imagegate-tls-watch")
+        metrics = app[METRICS]
+        task = asyncio.create_task(
+            tls.watch(interval_s, on_failure=metrics.tls_reload_failures.inc),
+            name="imagegate-tls-watch",
+        )
         try:
             yield
         finally:

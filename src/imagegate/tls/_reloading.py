@@ -6,10 +6,10 @@ import asyncio
 import os
 import ssl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -21,6 +21,8 @@ from imagegate.tls._certificates import CertificateError
 log = structlog.get_logger("imagegate.tls")
 
 _FileStamp = tuple[int, int, int] | None
+# Clocks of the machine that issued a certificate and of this one may differ a little.
+_CLOCK_SKEW = timedelta(minutes=5)
 _PROC_FD = Path("/proc/self/fd")
 
 
@@ -128,7 +130,9 @@ class ReloadingTLSContext:
         )
         return True
 
-    async def watch(self, interval_s: float = 10.0) -> None:
+    async def watch(
+        self, interval_s: float = 10.0, *, on_failure: Callable[[], None] = lambda: None
+    ) -> None:
         """Poll the files every ``interval_s`` seconds and reload when they change.
 
         Runs until cancelled; meant as a named background task. A change is a new
@@ -139,10 +143,10 @@ class ReloadingTLSContext:
             raise ValueError(f"interval_s must be positive, not {interval_s}")
         while True:
             await asyncio.sleep(interval_s)
-            if self._file_stamps() != self._stamps:
-                # Loading takes about a millisecond and must not race handshakes on
-                # the loop's thread, so it runs here rather than in a worker thread.
-                self.reload()
+            # Loading takes about a millisecond and must not race handshakes on the
+            # loop's thread, so it runs here rather than in a worker thread.
+            if self._file_stamps() != self._stamps and not self.reload():
+                on_failure()
 
     def _file_stamps(self) -> tuple[_FileStamp, _FileStamp]:
         return _stamp(self._cert_file), _stamp(self._key_file)
@@ -181,6 +185,17 @@ class ReloadingTLSContext:
         if leaf.public_key() != key.public_key():
             raise CertificateError(
                 f"{self._key_file} is not the private key of the certificate in {self._cert_file}"
+            )
+        now = datetime.now(UTC)
+        if leaf.not_valid_after_utc <= now:
+            raise CertificateError(
+                f"{self._cert_file}: the certificate expired at "
+                f"{leaf.not_valid_after_utc.isoformat()}"
+            )
+        if leaf.not_valid_before_utc > now + _CLOCK_SKEW:
+            raise CertificateError(
+                f"{self._cert_file}: the certificate is not valid before "
+                f"{leaf.not_valid_before_utc.isoformat()}"
             )
         return leaf
 

@@ -233,6 +233,44 @@ async def test_watch_survives_a_bad_write_and_retries_on_the_next_change(
         await stop(watcher)
 
 
+@pytest.mark.parametrize(
+    ("issued_days_ago", "message"),
+    [(400, "the certificate expired at"), (-2, "the certificate is not valid before")],
+    ids=["expired", "not-yet-valid"],
+)
+async def test_a_certificate_outside_its_validity_is_refused_and_counted(
+    served: Served, issued_days_ago: int, message: str
+) -> None:
+    stale = generate_certificates(
+        dns_names=["localhost"],
+        now=utc_now() - timedelta(days=issued_days_ago),
+        valid_days=365,
+    )
+    failures: list[None] = []
+    watcher = asyncio.create_task(
+        served.tls.watch(WATCH_INTERVAL_S, on_failure=lambda: failures.append(None))
+    )
+    try:
+        with structlog.testing.capture_logs() as logs:
+            # The serving pair only: the client keeps trusting the first CA.
+            served.paths.tls_key.write_bytes(stale.tls_key)
+            served.paths.tls_cert.write_bytes(stale.tls_cert)
+            await served.tls.until(
+                lambda: any(
+                    message in entry.get("error", "")
+                    for entry in logs
+                    if entry["event"] == "tls_reload_failed"
+                )
+            )
+        assert failures
+        assert len(failures) == served.tls.reload_failures
+        assert served.tls.reloads == 0
+        first_serial = serial_of(served.first.tls_cert)
+        assert await served_serial(served.port, served.client()) == first_serial
+    finally:
+        await stop(watcher)
+
+
 async def test_watch_refuses_a_non_positive_interval(served: Served) -> None:
     with pytest.raises(ValueError, match="interval_s must be positive"):
         await served.tls.watch(0)
