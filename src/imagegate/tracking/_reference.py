@@ -73,7 +73,10 @@ def parse_reference(text: str) -> ImageReference:
     name, digest = _split_digest(original, text)
     name, tag = _split_tag(original, name)
     registry, path = _split_registry(name)
-    registry, path = registry.lower(), path.lower()
+    # Host names are case-insensitive; repository paths and digests are not, and the
+    # container runtime refuses upper case in them ("repository name must be
+    # lowercase"): lower-casing them would record an image other than the one named.
+    registry = registry.lower()
     if registry in _LEGACY_DEFAULT_REGISTRIES:
         registry = DEFAULT_REGISTRY
     if registry == DEFAULT_REGISTRY and "/" not in path:
@@ -113,9 +116,14 @@ def validate_digest(text: str) -> str:
     return _normalised_digest(text, reference=text)
 
 
-def _normalised_digest(text: str, *, reference: str) -> str:
-    # ``reference`` is what the user wrote, so the error names all of it.
+def _normalised_digest(text: str, *, reference: str, strict: bool = False) -> str:
+    # ``reference`` is what the user wrote, so the error names all of it. ``strict``: as
+    # part of an image reference, where upper case is not the same digest to a runtime.
     algorithm, separator, encoded = text.partition(":")
+    if strict and text != text.lower():
+        raise InvalidReferenceError(
+            reference, "a digest in an image reference is written in lower case"
+        )
     expected_length = _DIGEST_LENGTHS.get(algorithm.lower())
     encoded = encoded.lower()
     if not separator or expected_length is None:
@@ -137,7 +145,7 @@ def _split_digest(original: str, text: str) -> tuple[str, str | None]:
         return text, None
     if not name:
         raise InvalidReferenceError(original, "the repository name before '@' is missing")
-    return name, _normalised_digest(digest, reference=original)
+    return name, _normalised_digest(digest, reference=original, strict=True)
 
 
 def _split_tag(original: str, name: str) -> tuple[str, str | None]:

@@ -299,9 +299,9 @@ HEX = "0123456789abcdef" * 4
     ("image", "expected"),
     [
         pytest.param(
-            f"NGINX:Latest@sha256:{HEX.upper()}",
+            f"nginx:Latest@sha256:{HEX}",
             Artifact("docker.io/library/nginx", f"sha256:{HEX}", "Latest"),
-            id="official-upper-case",
+            id="official-tag-case-kept",
         ),
         pytest.param(
             f"index.docker.io/acme/api@sha256:{HEX}",
@@ -309,7 +309,7 @@ HEX = "0123456789abcdef" * 4
             id="legacy-docker-host",
         ),
         pytest.param(
-            f"Registry.Example.COM:5443/Team/App:V1.0@sha256:{HEX}",
+            f"Registry.Example.COM:5443/team/app:V1.0@sha256:{HEX}",
             Artifact("registry.example.com:5443/team/app", f"sha256:{HEX}", "V1.0"),
             id="host-port-lowered-tag-kept",
         ),
@@ -910,3 +910,20 @@ def test_the_platforms_of_one_container_are_bounded_by_what_nodes_can_be() -> No
     decision = judge(with_pod_spec(load("deployment"), affinity=affinity))
     platforms = {str(request.platform) for request in decision.records}
     assert platforms == {"linux/amd64", "linux/arm64"}
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        (f"nginx@sha256:{HEX.upper()}", "a digest in an image reference is written in lower case"),
+        (f"GHCR.IO/Acme/Web@sha256:{HEX}", "repository path component 'Acme'"),
+    ],
+)
+def test_an_upper_case_reference_is_denied_with_the_reason(image: str, reason: str) -> None:
+    decision = judge(with_images(load("deployment"), {"envoy": image}))
+
+    assert decision.allowed is False
+    assert decision.message is not None
+    assert f"container 'envoy' image '{image}'" in decision.message
+    assert reason in decision.message
+    assert decision.records == ()
