@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import sys
+import urllib.parse
 from collections.abc import Sequence
 
 from imagegate.admission import ManifestError, TemplateError
@@ -109,6 +110,10 @@ async def _backend(command: str, arguments: argparse.Namespace) -> Backend | Non
     if arguments.server:
         if not arguments.server.startswith(("http://", "https://")):
             raise CliError(f"--server must be an http:// or https:// URL, not {arguments.server!r}")
+        try:
+            urllib.parse.urlsplit(arguments.server).port  # noqa: B018 - validates host and port
+        except ValueError as error:
+            raise CliError(f"--server {arguments.server!r}: {error}") from None
         token = os.environ.get("IMAGEGATE_TOKEN")
         if not token:
             raise CliError("set IMAGEGATE_TOKEN to an API key to use --server")

@@ -153,13 +153,21 @@ class LocalBackend:
         return self._evidence
 
 
+def _ca_context(ca_file: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except OSError as error:  # ssl.SSLError included
+        reason = error.strerror or str(error)
+        raise CliError(f"--ca-file {ca_file}: not a readable PEM CA bundle ({reason})") from None
+
+
 class RemoteBackend:
     """Acts through an imagegate server's HTTP API with a bearer token."""
 
     def __init__(self, server: str, *, token: str | None, ca_file: str | None = None) -> None:
         self._server = server.rstrip("/")
         self._token = token
-        self._ssl = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        self._ssl = _ca_context(ca_file) if ca_file else None
 
     async def record(self, body: DeploymentBody) -> RecordResultOut:
         return self._call("POST", "/api/v1/deployments", RecordResultOut, body=body)

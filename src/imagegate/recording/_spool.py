@@ -98,6 +98,10 @@ class Spool:
         loop = asyncio.get_running_loop()
         try:
             connection, source = await loop.run_in_executor(executor, _open, Path(path))
+        except (sqlite3.Error, OSError) as error:
+            executor.shutdown(wait=False)
+            # A directory, a file that is not a database, a read-only place: say which.
+            raise StoreUnavailableError(f"cannot open the spool {str(path)!r}: {error}") from None
         except BaseException:
             executor.shutdown(wait=False)
             raise

@@ -42,6 +42,7 @@ from imagegate.api import (
 from imagegate.cluster import ClusterState, ClusterWatch, cluster_access
 from imagegate.facts import (
     CachedEvidence,
+    DockerConfigError,
     FactsCache,
     RegistryClient,
     credentials_from_docker_config,
@@ -374,7 +375,13 @@ async def _registry_context(app: web.Application) -> AsyncIterator[None]:
     credentials = {}
     if settings.registry_config is not None:
         # Unreadable or malformed credentials are fatal at start: DockerConfigError says why.
-        credentials = credentials_from_docker_config(settings.registry_config.read_bytes())
+        try:
+            config = settings.registry_config.read_bytes()
+        except OSError as error:
+            raise DockerConfigError(
+                f"--registry-config {settings.registry_config}: cannot be read: {error.strerror}"
+            ) from None
+        credentials = credentials_from_docker_config(config)
     client = RegistryClient(settings.registry)
     app[REGISTRY] = CredentialedRegistry(FactsCache(client), credentials)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 from collections.abc import AsyncIterator, Callable
 
@@ -104,16 +105,23 @@ def serve(settings: ServerSettings) -> None:
         store=_redacted(settings.store_url),
         event_loop=loop_name,
     )
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ssl_context=tls.context if tls is not None else None,
-        access_log_class=StructuredAccessLogger,
-        shutdown_timeout=settings.shutdown_timeout_s,
-        print=None,
-        loop=loop,
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ssl_context=tls.context if tls is not None else None,
+            access_log_class=StructuredAccessLogger,
+            shutdown_timeout=settings.shutdown_timeout_s,
+            print=None,
+            loop=loop,
+        )
+    except OSError as error:
+        if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        raise SettingsError(
+            f"cannot listen on {settings.host}:{settings.port}: {error.strerror}"
+        ) from None
     log.info("server_stopped")
 
 

@@ -97,6 +97,9 @@ class ServerSettings:
             raise SettingsError(
                 f"event loop {self.event_loop!r}: one of {', '.join(sorted(EVENT_LOOPS))}"
             )
+        facts_timeout = self.admission.facts_timeout_s
+        if not (math.isfinite(facts_timeout) and facts_timeout > 0):
+            raise SettingsError(f"--facts-timeout {facts_timeout:g}: give seconds, more than 0")
         if self.record_from not in RECORD_FROM:
             raise SettingsError(
                 f"--record-from {self.record_from!r}: one of {', '.join(sorted(RECORD_FROM))}"

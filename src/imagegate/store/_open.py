@@ -79,9 +79,15 @@ def parse_postgres_url(url: str) -> PostgresLocation:
     Other query parameters (``sslmode``, ``sslrootcert``, ``target_session_attrs``, ...)
     are passed on to the driver as libpq would read them.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # checks the range: libpq would fail on it later, less clearly
+    except ValueError as error:
+        raise StoreUrlError(f"store URL {_redacted_roughly(url)!r}: {error}") from None
     if parts.scheme not in _POSTGRES_SCHEMES:
         raise StoreUrlError(f"not a postgresql URL: {_redacted(url)!r}")
+    if port == 0:
+        raise StoreUrlError(f"store URL {_redacted(url)!r}: port 0 is no server's port")
     if parts.fragment:
         raise StoreUrlError(f"store URL {_redacted(url)!r}: a fragment means nothing here")
     ours: dict[str, int] = {}
@@ -106,6 +112,14 @@ def parse_postgres_url(url: str) -> PostgresLocation:
     return location
 
 
+def _redacted_roughly(url: str) -> str:
+    """``url`` with anything between ``://`` and ``@`` replaced, for URLs urlsplit refuses."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return url
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
 def _redacted(url: str) -> str:
     """``url`` with its password, if any, replaced: URLs end up in logs."""
     parts = urlsplit(url)
@@ -117,7 +131,10 @@ def _redacted(url: str) -> str:
 
 async def open_store(url: str) -> SqliteStore | PostgresStore:
     """Open the store named by ``url``."""
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError as error:
+        raise StoreUrlError(f"store URL {_redacted_roughly(url)!r}: {error}") from None
     if scheme == "sqlite":
         location = parse_sqlite_url(url)
         return await SqliteStore.open(location.path, busy_timeout_s=location.busy_timeout_s)

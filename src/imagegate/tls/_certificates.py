@@ -216,11 +216,20 @@ def _is_ip_address(text: str) -> bool:
     return True
 
 
+_MAX_VALID_DAYS = 36500
+"""A hundred years: X.509's GeneralizedTime ends in 9999, Python's dates too."""
+
+
 def _check_validity(*, valid_days: int, ca_valid_days: int, now: datetime) -> None:
     if valid_days < 1:
         raise CertificateError(f"valid_days must be at least 1, not {valid_days}")
     if ca_valid_days < 1:
         raise CertificateError(f"ca_valid_days must be at least 1, not {ca_valid_days}")
+    if ca_valid_days > _MAX_VALID_DAYS:
+        raise CertificateError(
+            f"a certificate valid for {ca_valid_days} days outlives any date X.509 can "
+            f"write; at most {_MAX_VALID_DAYS}"
+        )
     if valid_days > ca_valid_days:
         raise CertificateError(
             f"valid_days ({valid_days}) exceeds ca_valid_days ({ca_valid_days}): "
