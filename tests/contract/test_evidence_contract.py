@@ -83,6 +83,17 @@ async def test_the_newest_scan_by_the_scanners_time_counts(evidence: EvidenceSto
     assert await evidence.latest_scan(DIGEST) == newer
 
 
+async def test_a_scan_dated_after_its_arrival_never_outranks_later_scans(
+    evidence: EvidenceStore,
+) -> None:
+    # Stored before the parser refused such reports: its own clock says year 9999.
+    clean_from_the_future = scan(at=datetime(9999, 12, 31, tzinfo=UTC), found=())
+    await evidence.add_scan(clean_from_the_future, now=T0)
+    critical = scan(at=T0 + timedelta(hours=1), found=(EXPAT,))
+    await evidence.add_scan(critical, now=T0 + timedelta(hours=1))
+    assert await evidence.latest_scan(DIGEST) == critical
+
+
 async def test_of_scans_at_one_time_the_last_received_counts(evidence: EvidenceStore) -> None:
     first = scan(found=(LIBSSL,))
     second = scan(found=())

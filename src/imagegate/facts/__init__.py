@@ -30,9 +30,10 @@ from imagegate.facts._registry_settings import LOOPBACK_REGISTRIES, RegistrySett
 from imagegate.facts._scan_codec import decode_vulnerabilities, encode_vulnerabilities
 from imagegate.facts._scan_errors import ScanDigestMismatchError, ScanReportError
 from imagegate.facts._scan_format import ScanFormat
-from imagegate.facts._scan_parse import parse_scan_report
+from imagegate.facts._scan_parse import CLOCK_SKEW, parse_scan_report, scan_rank
 
 __all__ = [
+    "CLOCK_SKEW",
     "LOOPBACK_REGISTRIES",
     "CachedEvidence",
     "Credentials",
@@ -61,4 +62,5 @@ __all__ = [
     "encode_vulnerabilities",
     "parse_provenance_evidence",
     "parse_scan_report",
+    "scan_rank",
 ]

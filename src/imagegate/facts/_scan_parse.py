@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import msgspec
@@ -27,6 +27,16 @@ _READERS: dict[ScanFormat, tuple[type[Any], Callable[[Any], ScanFindings]]] = {
 }
 _TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _SHOWN_KEYS = 8
+
+
+CLOCK_SKEW = timedelta(minutes=10)
+"""How far a scanner's clock may run ahead of imagegate's."""
+
+
+def scan_rank(scanned_at: datetime, received_at: datetime) -> datetime:
+    """When a stored scan counts as made, to find the newest: the scanner's time, but
+    never later than its arrival plus the clock skew allowed."""
+    return min(scanned_at, received_at + CLOCK_SKEW)
 
 
 def parse_scan_report(
@@ -55,6 +65,12 @@ def parse_scan_report(
     struct, findings_of = _READERS[chosen]
     findings = findings_of(_decode(document, struct, chosen))
     _check_subject(findings, digest)
+    if findings.scanned_at is not None and findings.scanned_at > received_at + CLOCK_SKEW:
+        raise ScanReportError(
+            f"the report says it was made at {findings.scanned_at.isoformat()}, after it "
+            f"was received ({received_at.isoformat()}): a scan from the future would stay "
+            "the newest and hide every later one"
+        )
     return ScanReport(
         digest=digest,
         scanner=findings.scanner,

@@ -28,6 +28,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 from imagegate.auth import ApiKey, Scope
 from imagegate.facts import (
+    CLOCK_SKEW,
     Evidence,
     Provenance,
     ScanReport,
@@ -723,9 +724,14 @@ def _api_key(row: Any) -> ApiKey:
 
 async def _latest_scan(connection: Connection, digest: str) -> ScanReport | None:
     row = await connection.fetchrow(
+        # Newest by the scanner's time, but never later than its arrival (give or take the
+        # clock skew allowed): a report's own clock alone cannot make it outrank scans
+        # posted after it
+        # (as facts.scan_rank ranks them).
         "SELECT scanner, scanned_at, vulnerabilities FROM scan_reports WHERE digest = $1 "
-        "ORDER BY scanned_at DESC, id DESC LIMIT 1",
+        "ORDER BY LEAST(scanned_at, received_at + $2::interval) DESC, id DESC LIMIT 1",
         digest,
+        CLOCK_SKEW,
     )
     if row is None:
         return None

@@ -27,6 +27,7 @@ from imagegate.facts import (
     ScanReport,
     decode_vulnerabilities,
     encode_vulnerabilities,
+    scan_rank,
 )
 from imagegate.store._sqlite_schema import MIGRATIONS
 from imagegate.store._timestamps import format_timestamp, parse_timestamp
@@ -603,14 +604,22 @@ def _api_key(row: tuple[Any, ...]) -> ApiKey:
 
 
 def _latest_scan(connection: sqlite3.Connection, digest: str) -> ScanReport | None:
-    row = connection.execute(
-        "SELECT scanner, scanned_at, vulnerabilities FROM scan_reports WHERE digest = ? "
-        "ORDER BY scanned_at DESC, id DESC LIMIT 1",
-        (digest,),
-    ).fetchone()
-    if row is None:
+    # Newest by the scanner's time, but never later than its arrival (give or take the
+    # clock skew allowed): a report's own clock alone cannot make it outrank scans
+    # posted after it. Ranked here, as SQLite's date functions do not write
+    # format_timestamp's microseconds; a digest has few scans.
+    ranked = connection.execute(
+        "SELECT id, scanned_at, received_at FROM scan_reports WHERE digest = ?", (digest,)
+    ).fetchall()
+    if not ranked:
         return None
-    scanner, scanned_at, vulnerabilities = row
+    best = max(
+        ranked,
+        key=lambda row: (scan_rank(parse_timestamp(row[1]), parse_timestamp(row[2])), row[0]),
+    )
+    scanner, scanned_at, vulnerabilities = connection.execute(
+        "SELECT scanner, scanned_at, vulnerabilities FROM scan_reports WHERE id = ?", (best[0],)
+    ).fetchone()
     return ScanReport(
         digest=digest,
         scanner=scanner,

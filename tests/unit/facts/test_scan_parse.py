@@ -141,3 +141,20 @@ def test_merging_keeps_the_gravest_severity_and_a_known_fix() -> None:
         other_id,
         other_version,
     )
+
+
+def test_a_report_dated_after_it_was_received_is_refused() -> None:
+    document = json.loads((SCANS / "grype.json").read_text())
+    document["descriptor"]["timestamp"] = "9999-12-31T00:00:00Z"
+    with pytest.raises(ScanReportError) as refused:
+        parse(json.dumps(document).encode(), ScanFormat.GRYPE)
+    assert refused.value.message.startswith(
+        "the report says it was made at 9999-12-31T00:00:00+00:00, after it was received "
+        "(2025-03-14T10:00:00+00:00)"
+    )
+
+
+def test_a_scanner_clock_a_little_ahead_is_tolerated() -> None:
+    document = json.loads((SCANS / "grype.json").read_text())
+    document["descriptor"]["timestamp"] = "2025-03-14T10:05:00Z"  # 5 minutes ahead
+    assert parse(json.dumps(document).encode(), ScanFormat.GRYPE).scanned_at > RECEIVED
