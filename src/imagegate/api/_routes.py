@@ -140,7 +140,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if error.status < 400:
             raise
         code = error.reason.lower().replace(" ", "_")
-        return error_response(HTTPStatus(error.status), code, error.reason)
+        answer = error_response(HTTPStatus(error.status), code, error.reason)
+        if isinstance(error, web.HTTPMethodNotAllowed):
+            # RFC 9110: a 405 says which methods the resource does allow.
+            answer.headers["Allow"] = ", ".join(sorted(error.allowed_methods))
+        return answer
     except Exception as error:
         response = response_for(error)
         if response is not None:
