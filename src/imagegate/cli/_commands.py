@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from imagegate.api import (
+    ApiSettings,
     DeploymentBody,
     DeploymentRecordOut,
     EnvironmentBody,
@@ -193,7 +194,7 @@ async def push_evidence(arguments: argparse.Namespace, backend: Backend | None) 
     if arguments.provenance is not None:
         if arguments.format is not None:
             raise CliError("--format goes with --scan, not with --provenance")
-        document = _read_document(arguments.provenance)
+        document = _read_document(arguments.provenance, limit=ApiSettings().max_body_bytes)
         posted = await backend.push_provenance(arguments.digest, document)
         if arguments.output != "table":
             return render_document(posted, arguments.output)
@@ -201,7 +202,8 @@ async def push_evidence(arguments: argparse.Namespace, backend: Backend | None) 
             posted.provenance, len(posted.labels)
         )
     scan_format = ScanFormat(arguments.format) if arguments.format else None
-    report = await backend.push_scan(arguments.digest, _read_document(arguments.scan), scan_format)
+    document = _read_document(arguments.scan, limit=ApiSettings().max_scan_bytes)
+    report = await backend.push_scan(arguments.digest, document, scan_format)
     if arguments.output != "table":
         return render_document(report, arguments.output)
     return (
@@ -245,13 +247,25 @@ OFFLINE_COMMANDS = frozenset({"certs.generate", "policy.check"})
 """Commands that use neither a store nor a server."""
 
 
-def _read_document(path: Path) -> bytes:
-    if str(path) == "-":
-        return sys.stdin.buffer.read()
+def _read_document(path: Path, *, limit: int) -> bytes:
+    """The file (``-``: standard input), refused past ``limit`` bytes as the server would
+    refuse it: the local store keeps no more than a server does."""
     try:
-        return path.read_bytes()
+        if str(path) == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with path.open("rb") as stream:
+                data = stream.read(limit + 1)
     except OSError as error:
         raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise CliError(f"{path} is larger than {_size(limit)}, the most a server accepts")
+    return data
+
+
+def _size(count: int) -> str:
+    mebibytes, kibibytes = count / (1024 * 1024), count / 1024
+    return f"{mebibytes:g} MiB" if mebibytes >= 1 else f"{kibibytes:g} KiB"
 
 
 def _counts_line(counts: SeverityCountsOut) -> str:

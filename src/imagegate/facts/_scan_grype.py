@@ -54,7 +54,9 @@ class _Descriptor(msgspec.Struct):
 class GrypeReport(msgspec.Struct):
     """The top level of a Grype JSON report."""
 
-    matches: list[_Match] | None
+    matches: list[_Match]
+    """Required, and a list: Grype writes [] for a clean image, so null (or no member)
+    is not taken for one."""
     source: _Source | None = None
     descriptor: _Descriptor | None = None
 
@@ -69,7 +71,7 @@ def grype_findings(report: GrypeReport) -> ScanFindings:
             severity=Severity.parse(match.vulnerability.severity),
             fixed_in=_fixed_in(match.vulnerability.fix),
         )
-        for match in report.matches or ()
+        for match in report.matches
     )
     descriptor = report.descriptor or _Descriptor()
     target = report.source.target if report.source else None

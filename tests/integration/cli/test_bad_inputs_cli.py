@@ -25,7 +25,8 @@ MANIFEST = (
 
 def files(tmp_path: Path) -> dict[str, Path]:
     made = {
-        "deep_provenance": ('{"labels": {"a": ' + DEEP_JSON + "}}").encode(),
+        # Deep, yet within the 64 KiB a server takes for provenance.
+        "deep_provenance": ('{"labels": {"a": ' + "[" * 10_000 + "]" * 10_000 + "}}").encode(),
         "deep_scan": ('{"matches": ' + DEEP_JSON + "}").encode(),
         "deep_yaml": ("a: " + "[" * 5000 + "]" * 5000 + "\n").encode(),
         "binary": bytes(range(256)) * 4,
@@ -33,6 +34,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
         "manifest": MANIFEST.encode(),
         "garbage_pem": b"garbage",
         "not_a_database": b"not a database",
+        # Valid JSON, one byte past the server's 16 MiB: the local store refuses it too.
+        "huge_scan": b'{"matches": [], "pad": "' + b"x" * (16 * 1024 * 1024) + b'"}',
     }
     paths = {}
     for name, content in made.items():
@@ -63,6 +66,12 @@ CASES: list[tuple[str, Case, int, str]] = [
         lambda f, t: ["evidence", "push", "--digest", DIGEST, "--scan", str(f["deep_scan"])],
         1,
         "the scan report is nested too deeply",
+    ),
+    (
+        "scan-larger-than-a-server-takes",
+        lambda f, t: ["evidence", "push", "--digest", DIGEST, "--scan", str(f["huge_scan"])],
+        1,
+        "is larger than 16 MiB, the most a server accepts",
     ),
     (
         "policy-max-age-overflow",

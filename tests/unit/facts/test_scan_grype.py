@@ -107,9 +107,17 @@ def test_a_report_without_descriptor_is_dated_when_received() -> None:
     assert (parsed.scanner, parsed.scanned_at) == ("grype", RECEIVED)
 
 
-def test_no_matches_is_a_clean_scan() -> None:
+def test_an_empty_list_of_matches_is_a_clean_scan() -> None:
     assert parse(mutated(lambda d: d.update(matches=[]))).vulnerabilities == ()
-    assert parse(mutated(lambda d: d.update(matches=None))).vulnerabilities == ()
+
+
+def test_null_or_missing_matches_is_no_clean_scan() -> None:
+    # Grype writes [] for a clean image: anything else is a broken or foreign report.
+    with pytest.raises(ScanReportError) as refused:
+        parse(mutated(lambda d: d.update(matches=None)))
+    assert refused.value.field == "matches"
+    with pytest.raises(ScanReportError, match="unknown scan report format"):
+        parse(mutated(lambda d: d.pop("matches")))
 
 
 def test_unknown_severity_words_are_unknown_and_several_fixes_are_listed() -> None:
@@ -168,7 +176,7 @@ def _delete(path: list[str | int]) -> Mutation:
         pytest.param(
             _set(["matches"], {"count": 0}),
             "matches",
-            "Expected `array | null`, got `object`",
+            "Expected `array`, got `object`",
             id="matches-not-a-list",
         ),
         pytest.param(
