@@ -14,8 +14,12 @@ from imagegate.facts import (
     Evidence,
     EvidenceStore,
     Provenance,
+    ScanNotFoundError,
     ScanReport,
+    ScanRetiredError,
+    ScanRetirement,
     Severity,
+    StoredScan,
     Vulnerability,
 )
 from imagegate.store import SqliteStore
@@ -163,6 +167,97 @@ async def test_concurrent_posts_are_all_kept(evidence: EvidenceStore) -> None:
     assert await evidence.latest_scan(DIGEST) == reports[-1]
 
 
+# --- Scan history and retirement --------------------------------------------------
+
+
+async def test_the_history_lists_every_scan_newest_first(evidence: EvidenceStore) -> None:
+    assert await evidence.scans(DIGEST) == []
+    older = scan(at=T0, scanner="trivy 0.59.1")
+    newer = scan(at=T0 + timedelta(days=1), found=(LIBSSL,))
+    await evidence.add_scan(newer, now=T0 + timedelta(days=1))
+    await evidence.add_scan(older, now=T0 + timedelta(days=2))
+    await evidence.add_scan(scan(OTHER), now=T0)
+    history = await evidence.scans(DIGEST)
+    assert [stored.report for stored in history] == [newer, older]
+    assert [stored.received_at for stored in history] == [
+        T0 + timedelta(days=1),
+        T0 + timedelta(days=2),
+    ]
+    assert all(stored.retirement is None for stored in history)
+    assert len({stored.id for stored in history}) == 2
+
+
+async def test_a_retired_scan_no_longer_counts_and_stays_in_the_history(
+    evidence: EvidenceStore,
+) -> None:
+    critical = scan(at=T0, found=(EXPAT,))
+    await evidence.add_scan(critical, now=T0)
+    # A clean report whose scanner's clock ran ahead: it counts until retired.
+    clean = scan(at=T0 + timedelta(minutes=9), found=())
+    await evidence.add_scan(clean, now=T0 + timedelta(minutes=1))
+    assert await evidence.latest_scan(DIGEST) == clean
+    wrong = (await evidence.scans(DIGEST))[0]
+    retired_at = T0 + timedelta(hours=1)
+    retired = await evidence.retire_scan(
+        DIGEST, wrong.id, reason="scanner clock ran ahead (INC-42)", now=retired_at
+    )
+    assert retired == StoredScan(
+        id=wrong.id,
+        report=clean,
+        received_at=T0 + timedelta(minutes=1),
+        retirement=ScanRetirement(retired_at=retired_at, reason="scanner clock ran ahead (INC-42)"),
+    )
+    assert await evidence.latest_scan(DIGEST) == critical
+    assert (await evidence.evidence(DIGEST)).scan == critical
+    assert await evidence.scans(DIGEST) == [retired, *(await evidence.scans(DIGEST))[1:]]
+    assert [stored.report for stored in await evidence.scans(DIGEST)] == [clean, critical]
+
+
+async def test_with_every_scan_retired_none_counts(evidence: EvidenceStore) -> None:
+    await evidence.add_scan(scan(), now=T0)
+    only = (await evidence.scans(DIGEST))[0]
+    await evidence.retire_scan(DIGEST, only.id, reason="broken scanner run", now=T0)
+    assert await evidence.latest_scan(DIGEST) is None
+    assert (await evidence.evidence(DIGEST)).scan is None
+
+
+async def test_a_scan_is_retired_once(evidence: EvidenceStore) -> None:
+    await evidence.add_scan(scan(), now=T0)
+    only = (await evidence.scans(DIGEST))[0]
+    await evidence.retire_scan(DIGEST, only.id, reason="first", now=T0)
+    with pytest.raises(ScanRetiredError, match=r"was retired at 2025-03-14T09:00:00\+00:00: first"):
+        await evidence.retire_scan(DIGEST, only.id, reason="second", now=T0 + timedelta(hours=1))
+    [kept] = await evidence.scans(DIGEST)
+    assert kept.retirement == ScanRetirement(retired_at=T0, reason="first")
+
+
+async def test_concurrent_retirements_of_one_scan_keep_exactly_one(
+    evidence: EvidenceStore,
+) -> None:
+    await evidence.add_scan(scan(), now=T0)
+    only = (await evidence.scans(DIGEST))[0]
+    outcomes = await asyncio.gather(
+        *(evidence.retire_scan(DIGEST, only.id, reason=f"reason {n}", now=T0) for n in range(8)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(outcome, StoredScan) for outcome in outcomes) == 1, outcomes
+    assert sum(isinstance(outcome, ScanRetiredError) for outcome in outcomes) == 7, [
+        type(o).__name__ + str(o)[:200] for o in outcomes
+    ]
+
+
+async def test_retiring_a_scan_of_another_digest_or_none_is_not_found(
+    evidence: EvidenceStore,
+) -> None:
+    await evidence.add_scan(scan(OTHER), now=T0)
+    others = (await evidence.scans(OTHER))[0]
+    with pytest.raises(ScanNotFoundError, match=f"no scan {others.id} was posted for {DIGEST}"):
+        await evidence.retire_scan(DIGEST, others.id, reason="wrong digest", now=T0)
+    with pytest.raises(ScanNotFoundError):
+        await evidence.retire_scan(DIGEST, 2**63 - 1, reason="no such scan", now=T0)
+    assert (await evidence.scans(OTHER))[0].retirement is None
+
+
 # --- SQLite: what the database itself holds -------------------------------------
 
 
@@ -176,11 +271,30 @@ async def test_sqlite_keeps_scans_as_history_it_never_rewrites(tmp_path: Path) -
     finally:
         await store.close()
     with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA foreign_keys = ON")
         assert connection.execute("SELECT count(*) FROM scan_reports").fetchone() == (2,)
         with pytest.raises(sqlite3.IntegrityError, match="never changed"):
             connection.execute("UPDATE scan_reports SET scanner = 'forged'")
         with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
             connection.execute("DELETE FROM scan_reports")
+        connection.execute(
+            "INSERT INTO scan_retirements (scan_id, retired_at, reason) "
+            "VALUES (1, '2025-03-14T09:00:00.000000Z', 'broken run')"
+        )
+        with pytest.raises(sqlite3.IntegrityError, match="never changed"):
+            connection.execute("UPDATE scan_retirements SET reason = 'forged'")
+        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+            connection.execute("DELETE FROM scan_retirements")
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            connection.execute(
+                "INSERT INTO scan_retirements (scan_id, retired_at, reason) "
+                "VALUES (2, '2025-03-14T09:00:00.000000Z', '')"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            connection.execute(
+                "INSERT INTO scan_retirements (scan_id, retired_at, reason) "
+                "VALUES (99, '2025-03-14T09:00:00.000000Z', 'no such scan')"
+            )
         plan = connection.execute(
             "EXPLAIN QUERY PLAN SELECT id FROM scan_reports WHERE digest = ? "
             "ORDER BY scanned_at DESC, id DESC LIMIT 1",

@@ -32,6 +32,7 @@ from imagegate.api._routes import (
     json_errors,
     load_openapi_document,
 )
+from imagegate.api._scans import list_scans, retire_scan, scan_id_from
 from imagegate.api._wire import (
     ClusterOut,
     ClusterRecordOut,
@@ -46,9 +47,13 @@ from imagegate.api._wire import (
     ProvenanceEvidenceOut,
     ProvenanceOut,
     RecordResultOut,
+    ScanListOut,
     ScanReportOut,
+    ScanRetirementBody,
+    ScanRetirementOut,
     SeverityCountsOut,
     SimpleDeploymentBody,
+    StoredScanOut,
     UnrecordedOut,
     VulnerabilityOut,
 )
@@ -76,9 +81,13 @@ __all__ = [
     "ProvenanceEvidenceOut",
     "ProvenanceOut",
     "RecordResultOut",
+    "ScanListOut",
     "ScanReportOut",
+    "ScanRetirementBody",
+    "ScanRetirementOut",
     "SeverityCountsOut",
     "SimpleDeploymentBody",
+    "StoredScanOut",
     "UnrecordedOut",
     "VulnerabilityOut",
     "add_api_routes",
@@ -90,6 +99,7 @@ __all__ = [
     "evidence_to_wire",
     "get_evidence",
     "json_errors",
+    "list_scans",
     "load_openapi_document",
     "page_to_wire",
     "record_full",
@@ -99,7 +109,9 @@ __all__ = [
     "request_from_simple",
     "response_for",
     "result_to_wire",
+    "retire_scan",
     "scan_format_from",
+    "scan_id_from",
     "scan_report_to_wire",
     "set_provenance_evidence",
 ]

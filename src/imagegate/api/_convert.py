@@ -383,20 +383,11 @@ def evidence_to_wire(digest: str, evidence: Evidence) -> EvidenceOut:
 
 def scan_report_to_wire(report: ScanReport) -> ScanReportOut:
     found = report.vulnerabilities
-    counted = Counter(vulnerability.severity for vulnerability in found)
     return ScanReportOut(
         digest=report.digest,
         scanner=report.scanner,
         scanned_at=timestamp_to_wire(report.scanned_at),
-        counts=SeverityCountsOut(
-            critical=counted[Severity.CRITICAL],
-            high=counted[Severity.HIGH],
-            medium=counted[Severity.MEDIUM],
-            low=counted[Severity.LOW],
-            negligible=counted[Severity.NEGLIGIBLE],
-            unknown=counted[Severity.UNKNOWN],
-            total=len(found),
-        ),
+        counts=severity_counts_to_wire(report),
         vulnerabilities=[
             VulnerabilityOut(
                 id=vulnerability.id,
@@ -407,6 +398,20 @@ def scan_report_to_wire(report: ScanReport) -> ScanReportOut:
             )
             for vulnerability in found
         ],
+    )
+
+
+def severity_counts_to_wire(report: ScanReport) -> SeverityCountsOut:
+    found = report.vulnerabilities
+    counted = Counter(vulnerability.severity for vulnerability in found)
+    return SeverityCountsOut(
+        critical=counted[Severity.CRITICAL],
+        high=counted[Severity.HIGH],
+        medium=counted[Severity.MEDIUM],
+        low=counted[Severity.LOW],
+        negligible=counted[Severity.NEGLIGIBLE],
+        unknown=counted[Severity.UNKNOWN],
+        total=len(found),
     )
 
 

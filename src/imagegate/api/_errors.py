@@ -9,6 +9,7 @@ import msgspec
 from aiohttp import web
 
 from imagegate.api._wire import ErrorDetail, ErrorOut
+from imagegate.facts import ScanNotFoundError, ScanRetiredError
 from imagegate.tracking import (
     AmbiguousDeploymentError,
     ArtifactMismatchError,
@@ -51,6 +52,8 @@ _STATUS_OF: tuple[tuple[type[Exception], HTTPStatus], ...] = (
     (AmbiguousDeploymentError, HTTPStatus.CONFLICT),
     (ArtifactMismatchError, HTTPStatus.CONFLICT),
     (EnvironmentExistsError, HTTPStatus.CONFLICT),
+    (ScanNotFoundError, HTTPStatus.NOT_FOUND),
+    (ScanRetiredError, HTTPStatus.CONFLICT),
     (TrackingError, HTTPStatus.UNPROCESSABLE_ENTITY),
 )
 

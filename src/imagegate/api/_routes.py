@@ -31,15 +31,17 @@ from imagegate.api._convert import (
     set_provenance_evidence,
 )
 from imagegate.api._errors import ApiError, error_response, response_for
+from imagegate.api._scans import list_scans, retire_scan, scan_id_from
 from imagegate.api._wire import (
     ClusterOut,
     DeploymentBody,
     EnvironmentBody,
     EnvironmentListOut,
     LogicalEnvironmentListOut,
+    ScanRetirementBody,
     SimpleDeploymentBody,
 )
-from imagegate.auth import Scope
+from imagegate.auth import ApiKey, Scope
 from imagegate.facts import EvidenceStore
 from imagegate.tracking import (
     DeploymentQuery,
@@ -109,6 +111,8 @@ class ClusterView(Protocol):
 
 
 CLUSTER_VIEW = web.AppKey[ClusterView]("cluster_view")
+API_KEY = web.RequestKey[ApiKey]("api_key")
+"""The key a request was authorized with (by ``_requires``)."""
 _CLUSTER_PARAMETERS = frozenset({"records"})
 
 
@@ -124,6 +128,10 @@ def add_api_routes(app: web.Application) -> None:
         "/api/v1/logical-environments", _requires(Scope.READ, list_logical_environments)
     )
     app.router.add_post("/api/v1/evidence/{digest}/scans", _requires(Scope.WRITE, post_scan_report))
+    app.router.add_get("/api/v1/evidence/{digest}/scans", _requires(Scope.READ, show_scans))
+    app.router.add_post(
+        "/api/v1/evidence/{digest}/scans/{id}/retire", _requires(Scope.WRITE, post_retirement)
+    )
     app.router.add_post(
         "/api/v1/evidence/{digest}/provenance", _requires(Scope.WRITE, post_provenance)
     )
@@ -254,6 +262,38 @@ async def post_provenance(request: web.Request) -> web.Response:
     return _json(posted)
 
 
+async def show_scans(request: web.Request) -> web.Response:
+    """GET /api/v1/evidence/{digest}/scans: every scan kept, newest first, retired included."""
+    return _json(await list_scans(request.app[EVIDENCE_STORE], request.match_info["digest"]))
+
+
+async def post_retirement(request: web.Request) -> web.Response:
+    """POST /api/v1/evidence/{digest}/scans/{id}/retire: the scan no longer counts."""
+    digest = evidence_digest(request.match_info["digest"])
+    scan_id = scan_id_from(request.match_info["id"])
+    body = await read_json_body(request, limit=request.app[API_SETTINGS].max_body_bytes)
+    payload = msgspec.convert(_decode_object(body), ScanRetirementBody)
+    retired = await retire_scan(
+        request.app[EVIDENCE_STORE],
+        digest=digest,
+        scan_id=scan_id,
+        reason=payload.reason,
+        now=utc_now(),
+    )
+    # Who took a scan out of the count, for auditors (the store keeps what and why).
+    key = request[API_KEY]
+    log.info(
+        "scan_retired",
+        digest=digest,
+        scan_id=scan_id,
+        scanner=retired.scanner,
+        scanned_at=retired.scanned_at,
+        reason=retired.retirement.reason if retired.retirement else None,
+        retired_by=f"{key.name} ({key.key_id})",
+    )
+    return _json(retired)
+
+
 async def show_evidence(request: web.Request) -> web.Response:
     """GET /api/v1/evidence/{digest}: the newest scan, provenance and labels."""
     evidence = await get_evidence(request.app[EVIDENCE_STORE], request.match_info["digest"])
@@ -293,7 +333,10 @@ def deployment_query_from(parameters: Mapping[str, str]) -> DeploymentQuery:
 
 def _requires(scope: Scope, handler: Handler) -> Handler:
     async def authorized(request: web.Request) -> web.StreamResponse:
-        await request.app[AUTHENTICATOR].authorize(request.headers.get("Authorization"), scope)
+        key = await request.app[AUTHENTICATOR].authorize(
+            request.headers.get("Authorization"), scope
+        )
+        request[API_KEY] = key
         return await handler(request)
 
     authorized.__name__ = handler.__name__

@@ -176,6 +176,36 @@ class EvidenceOut(msgspec.Struct):
     labels: dict[str, str]
 
 
+class ScanRetirementBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str
+
+
+class ScanRetirementOut(msgspec.Struct):
+    retired_at: str
+    reason: str
+
+
+class StoredScanOut(msgspec.Struct):
+    """One scan of a digest's history, without its vulnerabilities (``evidence`` shows
+    those of the scan that counts)."""
+
+    id: int
+    digest: str
+    scanner: str
+    scanned_at: str
+    received_at: str
+    counts: SeverityCountsOut
+    counting: bool
+    """Whether this is the scan policies judge the digest by."""
+    retirement: ScanRetirementOut | None
+
+
+class ScanListOut(msgspec.Struct):
+    digest: str
+    items: list[StoredScanOut]
+    """Newest first, as scans are ranked; retired scans included."""
+
+
 class UnrecordedOut(msgspec.Struct):
     """A container of a workload the cluster holds that has no record, and why."""
 

@@ -21,14 +21,19 @@ from imagegate.api import (
     EvidenceOut,
     ProvenanceEvidenceOut,
     RecordResultOut,
+    ScanListOut,
     ScanReportOut,
+    ScanRetirementBody,
+    StoredScanOut,
     add_scan_evidence,
     deployment_query_from,
     environment_to_wire,
     get_evidence,
+    list_scans,
     page_to_wire,
     record_full,
     result_to_wire,
+    retire_scan,
     set_provenance_evidence,
 )
 from imagegate.facts import EvidenceStore, ScanFormat
@@ -81,6 +86,10 @@ class Backend(Protocol):
     async def push_provenance(self, digest: str, document: bytes) -> ProvenanceEvidenceOut: ...
 
     async def get_evidence(self, digest: str) -> EvidenceOut: ...
+
+    async def list_scans(self, digest: str) -> ScanListOut: ...
+
+    async def retire_scan(self, digest: str, scan_id: int, reason: str) -> StoredScanOut: ...
 
     async def cluster(self, *, records: bool) -> ClusterOut: ...
 
@@ -140,6 +149,18 @@ class LocalBackend:
 
     async def get_evidence(self, digest: str) -> EvidenceOut:
         return await get_evidence(self._evidence_store(), digest)
+
+    async def list_scans(self, digest: str) -> ScanListOut:
+        return await list_scans(self._evidence_store(), digest)
+
+    async def retire_scan(self, digest: str, scan_id: int, reason: str) -> StoredScanOut:
+        return await retire_scan(
+            self._evidence_store(),
+            digest=digest,
+            scan_id=scan_id,
+            reason=reason,
+            now=utc_now(),
+        )
 
     async def cluster(self, *, records: bool) -> ClusterOut:
         raise CliError("'cluster status' asks a running server: give --server URL")
@@ -203,6 +224,14 @@ class RemoteBackend:
 
     async def get_evidence(self, digest: str) -> EvidenceOut:
         return self._call("GET", _evidence_path(digest), EvidenceOut)
+
+    async def list_scans(self, digest: str) -> ScanListOut:
+        return self._call("GET", f"{_evidence_path(digest)}/scans", ScanListOut)
+
+    async def retire_scan(self, digest: str, scan_id: int, reason: str) -> StoredScanOut:
+        path = f"{_evidence_path(digest)}/scans/{scan_id}/retire"
+        body = ScanRetirementBody(reason=reason)
+        return self._call("POST", path, StoredScanOut, body=body)
 
     async def cluster(self, *, records: bool) -> ClusterOut:
         query = "?records=true" if records else ""

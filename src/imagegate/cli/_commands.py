@@ -17,6 +17,7 @@ from imagegate.api import (
     ProvenanceOut,
     ScanReportOut,
     SeverityCountsOut,
+    scan_id_from,
 )
 from imagegate.auth import Scope, issue_key
 from imagegate.cli._backend import Backend, CliError
@@ -27,9 +28,11 @@ from imagegate.cli._output import (
     render_environments,
     render_records,
     render_result,
+    render_retired_scan,
+    render_scans,
 )
 from imagegate.cli._policy import check_policy
-from imagegate.facts import ScanFormat
+from imagegate.facts import ScanFormat, retirement_reason
 from imagegate.store import open_store
 from imagegate.tls import generate_certificates, write_certificates
 from imagegate.tracking import MAX_PAGE_SIZE, Kind, utc_now
@@ -220,6 +223,20 @@ async def show_evidence(arguments: argparse.Namespace, backend: Backend | None) 
     return _render_evidence(evidence)
 
 
+async def list_scans(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    return render_scans(await backend.list_scans(arguments.digest), arguments.output)
+
+
+async def retire_scan(arguments: argparse.Namespace, backend: Backend | None) -> str:
+    assert backend is not None
+    # Checked here too, so that a remote call is not made for an id no server takes.
+    retired = await backend.retire_scan(
+        arguments.digest, scan_id_from(arguments.id), retirement_reason(arguments.reason)
+    )
+    return render_retired_scan(retired, arguments.output)
+
+
 async def show_cluster(arguments: argparse.Namespace, backend: Backend | None) -> str:
     assert backend is not None
     return render_cluster(await backend.cluster(records=arguments.records), arguments.output)
@@ -237,6 +254,8 @@ COMMANDS: dict[str, Command] = {
     "certs.generate": generate_certificates_command,
     "evidence.push": push_evidence,
     "evidence.show": show_evidence,
+    "evidence.scans": list_scans,
+    "evidence.retire-scan": retire_scan,
     "policy.check": check_policy,
     "cluster.status": show_cluster,
 }

@@ -9,7 +9,14 @@ from typing import Any
 import msgspec
 import yaml
 
-from imagegate.api import ClusterOut, DeploymentRecordOut, EnvironmentOut, RecordResultOut
+from imagegate.api import (
+    ClusterOut,
+    DeploymentRecordOut,
+    EnvironmentOut,
+    RecordResultOut,
+    ScanListOut,
+    StoredScanOut,
+)
 
 FORMATS = ("table", "json", "yaml")
 
@@ -123,6 +130,38 @@ def render_result(result: RecordResultOut, output: str) -> str:
     if result.superseded is not None:
         line += f"; record {result.superseded.id} superseded"
     return line
+
+
+def render_scans(scans: ScanListOut, output: str) -> str:
+    if output != "table":
+        return render_document(scans, output)
+    if not scans.items:
+        return f"no scan was posted for {scans.digest}"
+    rows = [
+        [
+            scan.id,
+            scan.scanner,
+            scan.scanned_at,
+            scan.received_at,
+            f"{scan.counts.critical}/{scan.counts.high}/{scan.counts.total}",
+            _scan_state(scan),
+        ]
+        for scan in scans.items
+    ]
+    header = ["ID", "SCANNER", "SCANNED", "RECEIVED", "CRIT/HIGH/ALL", "STATE"]
+    return _table(header, rows)
+
+
+def render_retired_scan(scan: StoredScanOut, output: str) -> str:
+    if output != "table":
+        return render_document(scan, output)
+    return f"retired scan {scan.id} of {scan.digest} ({scan.scanner} at {scan.scanned_at})"
+
+
+def _scan_state(scan: StoredScanOut) -> str:
+    if scan.retirement is not None:
+        return f"retired {scan.retirement.retired_at}: {scan.retirement.reason}"
+    return "counts" if scan.counting else "older"
 
 
 def _platform(record: DeploymentRecordOut) -> str:

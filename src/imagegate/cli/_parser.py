@@ -388,6 +388,20 @@ def _add_evidence(
     show = _leaf(commands, "show", "show the newest scan, provenance and labels", connection)
     show.add_argument("--digest", required=True, metavar="sha256:…", help="the image's digest")
     _output_option(show)
+    text = "list every scan posted for a digest, newest first, retired ones included"
+    scans = _leaf(commands, "scans", text, connection)
+    scans.add_argument("--digest", required=True, metavar="sha256:…", help="the image's digest")
+    _output_option(scans)
+    text = "take a scan out of the count for good (it stays in the history, with the reason)"
+    retire = _leaf(commands, "retire-scan", text, connection)
+    retire.add_argument("--digest", required=True, metavar="sha256:…", help="the image's digest")
+    retire.add_argument(
+        "--id", required=True, metavar="ID", help="the scan's id, as 'evidence scans' lists it"
+    )
+    retire.add_argument(
+        "--reason", required=True, help="why it must not count (kept for auditors; one line)"
+    )
+    _output_option(retire)
 
 
 def _add_policy(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

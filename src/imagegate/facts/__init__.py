@@ -15,7 +15,9 @@ from imagegate.facts._model import (
     ImageFacts,
     Provenance,
     ScanReport,
+    ScanRetirement,
     Severity,
+    StoredScan,
     Vulnerability,
 )
 from imagegate.facts._registry_client import RegistryClient
@@ -28,13 +30,25 @@ from imagegate.facts._registry_errors import (
 )
 from imagegate.facts._registry_settings import LOOPBACK_REGISTRIES, RegistrySettings
 from imagegate.facts._scan_codec import decode_vulnerabilities, encode_vulnerabilities
-from imagegate.facts._scan_errors import ScanDigestMismatchError, ScanReportError
+from imagegate.facts._scan_errors import (
+    ScanDigestMismatchError,
+    ScanNotFoundError,
+    ScanReportError,
+    ScanRetiredError,
+)
 from imagegate.facts._scan_format import ScanFormat
+from imagegate.facts._scan_history import (
+    MAX_RETIREMENT_REASON,
+    counting_scan,
+    ranked_scans,
+    retirement_reason,
+)
 from imagegate.facts._scan_parse import CLOCK_SKEW, parse_scan_report, scan_rank
 
 __all__ = [
     "CLOCK_SKEW",
     "LOOPBACK_REGISTRIES",
+    "MAX_RETIREMENT_REASON",
     "CachedEvidence",
     "Credentials",
     "DockerConfigError",
@@ -53,14 +67,21 @@ __all__ = [
     "RegistryUnavailableError",
     "ScanDigestMismatchError",
     "ScanFormat",
+    "ScanNotFoundError",
     "ScanReport",
     "ScanReportError",
+    "ScanRetiredError",
+    "ScanRetirement",
     "Severity",
+    "StoredScan",
     "Vulnerability",
+    "counting_scan",
     "credentials_from_docker_config",
     "decode_vulnerabilities",
     "encode_vulnerabilities",
     "parse_provenance_evidence",
     "parse_scan_report",
+    "ranked_scans",
+    "retirement_reason",
     "scan_rank",
 ]

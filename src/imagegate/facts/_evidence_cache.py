@@ -5,9 +5,9 @@ the pods of a rollout share their few digests: reading the database for each wou
 put the store (and the recorder's writes queued before the read) on the admission
 path. A read is fresh for ``ttl_s``; for another ``ttl_s`` it is still answered
 while a new read runs in the background, so an image admitted steadily never waits
-for the store. A write through this cache drops the digest's entry at once:
-evidence posted to this server counts for its next admission; posted to another
-replica, it counts here within ``2 * ttl_s``.
+for the store. A write through this cache (a scan, a retirement, provenance) drops
+the digest's entry at once: evidence posted to this server counts for its next
+admission; posted to another replica, it counts here within ``2 * ttl_s``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import structlog
 
 from imagegate.facts._cache import Lru, SingleFlight
 from imagegate.facts._evidence_store import EvidenceStore
-from imagegate.facts._model import Evidence, Provenance, ScanReport
+from imagegate.facts._model import Evidence, Provenance, ScanReport, StoredScan
 
 log = structlog.get_logger("imagegate.facts")
 
@@ -84,6 +84,19 @@ class CachedEvidence:
     async def latest_scan(self, digest: str) -> ScanReport | None:
         """The newest scan of ``digest``, from the store."""
         return await self._store.latest_scan(digest)
+
+    async def scans(self, digest: str) -> list[StoredScan]:
+        """Every scan of ``digest``, from the store."""
+        return await self._store.scans(digest)
+
+    async def retire_scan(
+        self, digest: str, scan_id: int, *, reason: str, now: datetime
+    ) -> StoredScan:
+        """Retire the scan (in the store), and forget the cached evidence of its digest."""
+        try:
+            return await self._store.retire_scan(digest, scan_id, reason=reason, now=now)
+        finally:
+            self._forget(digest)
 
     async def set_provenance(
         self,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from imagegate.facts._model import Evidence, Provenance, ScanReport
+from imagegate.facts._model import Evidence, Provenance, ScanReport, StoredScan
 
 
 @runtime_checkable
@@ -14,7 +14,8 @@ class EvidenceStore(Protocol):
     """Durable evidence about image digests, as CI posted it.
 
     Scan reports are history: each one posted is kept, and the newest by the
-    scanner's time is the one that counts. Provenance is not: the latest posted
+    scanner's time (see ``scan_rank``) that an operator has not retired is the one
+    that counts. Provenance is not: the latest posted
     replaces the one before. Failures to reach or write the database raise
     ``StoreUnavailableError``.
     """
@@ -24,8 +25,22 @@ class EvidenceStore(Protocol):
         ...
 
     async def latest_scan(self, digest: str) -> ScanReport | None:
-        """The report of ``digest`` with the latest ``scanned_at`` (the last received,
-        among equals), if any."""
+        """The report of ``digest`` that counts (``counting_scan``), if any."""
+        ...
+
+    async def scans(self, digest: str) -> list[StoredScan]:
+        """Every scan posted for ``digest``, retired ones included, newest first
+        (``ranked_scans``)."""
+        ...
+
+    async def retire_scan(
+        self, digest: str, scan_id: int, *, reason: str, now: datetime
+    ) -> StoredScan:
+        """Take scan ``scan_id`` of ``digest`` out of the count for good, with ``reason``.
+
+        Raises ScanNotFoundError for an id that is not a scan of ``digest``, and
+        ScanRetiredError for a scan retired before.
+        """
         ...
 
     async def set_provenance(

@@ -116,3 +116,21 @@ class Evidence:
     """The newest scan report."""
     provenance: Provenance | None = None
     labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRetirement:
+    """Why and when an operator took a scan out of the count (it stays in the history)."""
+
+    retired_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScan:
+    """A scan report as kept: its id in the store, when it arrived, and whether it counts."""
+
+    id: int
+    report: ScanReport
+    received_at: datetime
+    retirement: ScanRetirement | None = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
+from imagegate.facts._model import ScanRetirement
 from imagegate.tracking import TrackingError
 
 
@@ -24,3 +27,29 @@ class ScanDigestMismatchError(ScanReportError):
         )
         self.digest = digest
         self.named = named
+
+
+class ScanNotFoundError(TrackingError):
+    """No scan with this id was posted for this digest."""
+
+    code = "scan_not_found"
+
+    def __init__(self, digest: str, scan_id: int) -> None:
+        super().__init__(f"no scan {scan_id} was posted for {digest}", field="id")
+        self.digest = digest
+        self.scan_id = scan_id
+
+
+class ScanRetiredError(TrackingError):
+    """A scan that was retired before: a retirement, like the scan, is never changed."""
+
+    code = "scan_retired"
+
+    def __init__(self, digest: str, scan_id: int, retirement: ScanRetirement) -> None:
+        when = retirement.retired_at.astimezone(UTC).isoformat(timespec="seconds")
+        super().__init__(
+            f"scan {scan_id} of {digest} was retired at {when}: {retirement.reason}",
+            field="id",
+        )
+        self.digest = digest
+        self.scan_id = scan_id

@@ -175,4 +175,23 @@ MIGRATIONS: tuple[str, ...] = (
     FOR EACH ROW WHEN (NEW.origin <> OLD.origin) EXECUTE FUNCTION
         imagegate_refuse('the identity of a deployment record never changes: origin');
     """,
+    # 6: an operator takes a scan out of the count (one dated wrongly, of a broken
+    # scanner run): a retirement is kept beside the scan, which stays as it was.
+    """
+    CREATE TABLE scan_retirements (
+        scan_id    BIGINT PRIMARY KEY REFERENCES scan_reports (id),
+        retired_at TIMESTAMPTZ NOT NULL,
+        reason     TEXT NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 1024)
+    );
+
+    CREATE TRIGGER scan_retirements_never_changed BEFORE UPDATE ON scan_retirements
+    FOR EACH ROW EXECUTE FUNCTION
+        imagegate_refuse('scan retirements are history and are never changed');
+    CREATE TRIGGER scan_retirements_never_deleted BEFORE DELETE ON scan_retirements
+    FOR EACH ROW EXECUTE FUNCTION
+        imagegate_refuse('scan retirements are history and are never deleted');
+    CREATE TRIGGER scan_retirements_never_truncated BEFORE TRUNCATE ON scan_retirements
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        imagegate_refuse('scan retirements are history and are never deleted');
+    """,
 )

@@ -158,4 +158,22 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT RAISE(ABORT, 'the identity of a deployment record never changes: origin');
     END;
     """,
+    # 6: an operator takes a scan out of the count (one dated wrongly, of a broken
+    # scanner run): a retirement is kept beside the scan, which stays as it was.
+    """
+    CREATE TABLE scan_retirements (
+        scan_id    INTEGER PRIMARY KEY REFERENCES scan_reports (id),
+        retired_at TEXT NOT NULL,
+        reason     TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND 1024)
+    );
+
+    CREATE TRIGGER scan_retirements_never_changed BEFORE UPDATE ON scan_retirements
+    BEGIN
+        SELECT RAISE(ABORT, 'scan retirements are history and are never changed');
+    END;
+    CREATE TRIGGER scan_retirements_never_deleted BEFORE DELETE ON scan_retirements
+    BEGIN
+        SELECT RAISE(ABORT, 'scan retirements are history and are never deleted');
+    END;
+    """,
 )

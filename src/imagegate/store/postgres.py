@@ -31,9 +31,14 @@ from imagegate.facts import (
     CLOCK_SKEW,
     Evidence,
     Provenance,
+    ScanNotFoundError,
     ScanReport,
+    ScanRetiredError,
+    ScanRetirement,
+    StoredScan,
     decode_vulnerabilities,
     encode_vulnerabilities,
+    ranked_scans,
 )
 from imagegate.store._postgres_schema import MIGRATIONS, SCHEMA_MIGRATIONS_TABLE
 from imagegate.tracking import (
@@ -343,6 +348,48 @@ class PostgresStore:
 
     async def latest_scan(self, digest: str) -> ScanReport | None:
         return await self._read(lambda c: _latest_scan(c, digest))
+
+    async def scans(self, digest: str) -> list[StoredScan]:
+        async def read(connection: Connection) -> list[StoredScan]:
+            return ranked_scans(await _stored_scans(connection, digest))
+
+        return await self._read(read)
+
+    async def retire_scan(
+        self, digest: str, scan_id: int, *, reason: str, now: datetime
+    ) -> StoredScan:
+        async def retire(connection: Connection) -> StoredScan:
+            found = await _stored_scans(connection, digest, scan_id=scan_id)
+            if not found:
+                raise ScanNotFoundError(digest, scan_id)
+            stored = found[0]
+            # Of two retirements at once, the second waits for the first's commit and then
+            # inserts nothing; the retirement it reads next (a new statement, a new
+            # snapshot) is the first's.
+            inserted = await connection.fetchval(
+                "INSERT INTO scan_retirements (scan_id, retired_at, reason) VALUES ($1, $2, $3) "
+                "ON CONFLICT (scan_id) DO NOTHING RETURNING scan_id",
+                scan_id,
+                now,
+                reason,
+            )
+            if inserted is None:
+                earlier = await connection.fetchrow(
+                    "SELECT retired_at, reason FROM scan_retirements WHERE scan_id = $1", scan_id
+                )
+                raise ScanRetiredError(
+                    digest,
+                    scan_id,
+                    ScanRetirement(retired_at=earlier["retired_at"], reason=earlier["reason"]),
+                )
+            return StoredScan(
+                id=stored.id,
+                report=stored.report,
+                received_at=stored.received_at,
+                retirement=ScanRetirement(retired_at=now, reason=reason),
+            )
+
+        return await self._transaction(retire)
 
     async def set_provenance(
         self,
@@ -726,9 +773,9 @@ async def _latest_scan(connection: Connection, digest: str) -> ScanReport | None
     row = await connection.fetchrow(
         # Newest by the scanner's time, but never later than its arrival (give or take the
         # clock skew allowed): a report's own clock alone cannot make it outrank scans
-        # posted after it
-        # (as facts.scan_rank ranks them).
-        "SELECT scanner, scanned_at, vulnerabilities FROM scan_reports WHERE digest = $1 "
+        # posted after it (as facts.scan_rank ranks them). Retired scans do not count.
+        "SELECT scanner, scanned_at, vulnerabilities FROM scan_reports AS s WHERE digest = $1 "
+        "AND NOT EXISTS (SELECT 1 FROM scan_retirements AS r WHERE r.scan_id = s.id) "
         "ORDER BY LEAST(scanned_at, received_at + $2::interval) DESC, id DESC LIMIT 1",
         digest,
         CLOCK_SKEW,
@@ -741,6 +788,40 @@ async def _latest_scan(connection: Connection, digest: str) -> ScanReport | None
         scanned_at=row["scanned_at"],
         vulnerabilities=decode_vulnerabilities(bytes(row["vulnerabilities"])),
     )
+
+
+async def _stored_scans(
+    connection: Connection, digest: str, *, scan_id: int | None = None
+) -> list[StoredScan]:
+    """The scans of ``digest`` (only ``scan_id``, if given) with their retirements."""
+    query = (
+        "SELECT s.id, s.scanner, s.scanned_at, s.received_at, s.vulnerabilities, "
+        "r.retired_at, r.reason FROM scan_reports AS s "
+        "LEFT JOIN scan_retirements AS r ON r.scan_id = s.id WHERE s.digest = $1"
+    )
+    parameters: list[object] = [digest]
+    if scan_id is not None:
+        query += " AND s.id = $2"
+        parameters.append(scan_id)
+    rows = await connection.fetch(query, *parameters)
+    return [
+        StoredScan(
+            id=row["id"],
+            report=ScanReport(
+                digest=digest,
+                scanner=row["scanner"],
+                scanned_at=row["scanned_at"],
+                vulnerabilities=decode_vulnerabilities(bytes(row["vulnerabilities"])),
+            ),
+            received_at=row["received_at"],
+            retirement=(
+                ScanRetirement(retired_at=row["retired_at"], reason=row["reason"])
+                if row["retired_at"] is not None
+                else None
+            ),
+        )
+        for row in rows
+    ]
 
 
 async def _evidence(connection: Connection, digest: str) -> Evidence:

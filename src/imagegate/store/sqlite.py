@@ -24,9 +24,14 @@ from imagegate.auth import ApiKey, Scope
 from imagegate.facts import (
     Evidence,
     Provenance,
+    ScanNotFoundError,
     ScanReport,
+    ScanRetiredError,
+    ScanRetirement,
+    StoredScan,
     decode_vulnerabilities,
     encode_vulnerabilities,
+    ranked_scans,
     scan_rank,
 )
 from imagegate.store._sqlite_schema import MIGRATIONS
@@ -246,6 +251,33 @@ class SqliteStore:
 
     async def latest_scan(self, digest: str) -> ScanReport | None:
         return await self._run(lambda c: _latest_scan(c, digest))
+
+    async def scans(self, digest: str) -> list[StoredScan]:
+        return await self._run(lambda c: ranked_scans(_stored_scans(c, digest)))
+
+    async def retire_scan(
+        self, digest: str, scan_id: int, *, reason: str, now: datetime
+    ) -> StoredScan:
+        def retire(connection: sqlite3.Connection) -> StoredScan:
+            with write_transaction(connection):
+                found = _stored_scans(connection, digest, scan_id=scan_id)
+                if not found:
+                    raise ScanNotFoundError(digest, scan_id)
+                stored = found[0]
+                if stored.retirement is not None:
+                    raise ScanRetiredError(digest, scan_id, stored.retirement)
+                connection.execute(
+                    "INSERT INTO scan_retirements (scan_id, retired_at, reason) VALUES (?, ?, ?)",
+                    (scan_id, format_timestamp(now), reason),
+                )
+            return StoredScan(
+                id=stored.id,
+                report=stored.report,
+                received_at=stored.received_at,
+                retirement=ScanRetirement(retired_at=now, reason=reason),
+            )
+
+        return await self._run(retire)
 
     async def set_provenance(
         self,
@@ -609,7 +641,9 @@ def _latest_scan(connection: sqlite3.Connection, digest: str) -> ScanReport | No
     # posted after it. Ranked here, as SQLite's date functions do not write
     # format_timestamp's microseconds; a digest has few scans.
     ranked = connection.execute(
-        "SELECT id, scanned_at, received_at FROM scan_reports WHERE digest = ?", (digest,)
+        "SELECT id, scanned_at, received_at FROM scan_reports WHERE digest = ? "
+        "AND id NOT IN (SELECT scan_id FROM scan_retirements)",
+        (digest,),
     ).fetchall()
     if not ranked:
         return None
@@ -626,6 +660,39 @@ def _latest_scan(connection: sqlite3.Connection, digest: str) -> ScanReport | No
         scanned_at=parse_timestamp(scanned_at),
         vulnerabilities=decode_vulnerabilities(vulnerabilities),
     )
+
+
+def _stored_scans(
+    connection: sqlite3.Connection, digest: str, *, scan_id: int | None = None
+) -> list[StoredScan]:
+    """The scans of ``digest`` (only ``scan_id``, if given) with their retirements."""
+    query = (
+        "SELECT s.id, s.scanner, s.scanned_at, s.received_at, s.vulnerabilities, "
+        "r.retired_at, r.reason FROM scan_reports AS s "
+        "LEFT JOIN scan_retirements AS r ON r.scan_id = s.id WHERE s.digest = ?"
+    )
+    parameters: tuple[object, ...] = (digest,)
+    if scan_id is not None:
+        query += " AND s.id = ?"
+        parameters = (digest, scan_id)
+    return [
+        StoredScan(
+            id=row[0],
+            report=ScanReport(
+                digest=digest,
+                scanner=row[1],
+                scanned_at=parse_timestamp(row[2]),
+                vulnerabilities=decode_vulnerabilities(row[4]),
+            ),
+            received_at=parse_timestamp(row[3]),
+            retirement=(
+                ScanRetirement(retired_at=parse_timestamp(row[5]), reason=row[6])
+                if row[5] is not None
+                else None
+            ),
+        )
+        for row in connection.execute(query, parameters)
+    ]
 
 
 def _evidence(connection: sqlite3.Connection, digest: str) -> Evidence:

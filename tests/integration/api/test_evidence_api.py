@@ -337,3 +337,124 @@ async def test_posting_needs_write_and_reading_needs_read(
     assert_error(answer, 401, "unauthenticated", None)
     assert (await post_scan(live_server, writer, fixture("grype"))).status == 201
     assert (await show(live_server, reader)).body["scan"]["scanner"] == "grype 0.84.0"
+
+
+# --- Scan history and retirement ------------------------------------------------
+
+
+async def scan_list(server: LiveServer, token: str, digest: str = INDEX) -> Answer:
+    answer = await server.call("GET", f"/api/v1/evidence/{digest}/scans", token=token)
+    if answer.status == 200:
+        documented(component("ScanListOut"), answer.body)
+    return answer
+
+
+async def retire(
+    server: LiveServer, token: str, scan_id: object, body: object, digest: str = INDEX
+) -> Answer:
+    path = f"/api/v1/evidence/{digest}/scans/{scan_id}/retire"
+    return await server.call("POST", path, token=token, json=body)
+
+
+def future_grype(scanned_at: str) -> bytes:
+    """The Grype fixture with no findings, dated ``scanned_at`` by the scanner's clock."""
+
+    def clean(document: dict[str, Any]) -> None:
+        document["matches"] = []
+        document["descriptor"]["timestamp"] = scanned_at
+
+    return grype(clean)
+
+
+async def test_an_operator_retires_a_scan_and_the_one_before_counts_again(
+    live_server: LiveServer, token: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (await scan_list(live_server, token)).body == {"digest": INDEX, "items": []}
+    assert (await post_scan(live_server, token, fixture("grype"))).status == 201
+    # A clean report of a broken scanner run, dated later, counts...
+    ahead = (await show(live_server, token)).body["scan"]["scanned_at"][:11] + "23:59:00Z"
+    posted = await post_scan(live_server, token, future_grype(ahead))
+    assert posted.status == 201, posted.body
+    listed = (await scan_list(live_server, token)).body["items"]
+    assert [item["counting"] for item in listed] == [True, False]
+    assert [item["counts"]["total"] for item in listed] == [0, 5]
+    clean, critical = listed
+    # ...until it is retired: the scan with findings is the evidence again.
+    answer = await retire(live_server, token, clean["id"], {"reason": "  clock ran ahead  "})
+    assert answer.status == 200, answer.body
+    documented(component("StoredScanOut"), answer.body)
+    assert answer.body["retirement"]["reason"] == "clock ran ahead"
+    assert answer.body["counting"] is False
+    assert (await show(live_server, token)).body["scan"]["counts"]["total"] == 5
+    listed = (await scan_list(live_server, token)).body["items"]
+    assert [(item["id"], item["counting"]) for item in listed] == [
+        (clean["id"], False),
+        (critical["id"], True),
+    ]
+    assert listed[0]["retirement"] == answer.body["retirement"]
+    logged = capsys.readouterr().out
+    assert "scan_retired" in logged
+    assert "retired_by='test (" in logged
+
+
+async def test_a_refused_retirement_says_why_and_changes_nothing(
+    live_server: LiveServer, token: str
+) -> None:
+    assert (await post_scan(live_server, token, fixture("grype"))).status == 201
+    [only] = (await scan_list(live_server, token)).body["items"]
+    cases = [
+        (only["id"] + 1, {"reason": "x"}, 404, "scan_not_found", "id"),
+        ("latest", {"reason": "x"}, 422, "invalid_parameter", "id"),
+        ("0", {"reason": "x"}, 422, "invalid_parameter", "id"),
+        ("99999999999999999999", {"reason": "x"}, 422, "invalid_parameter", "id"),
+        (only["id"], {}, 422, "invalid_field", "reason"),
+        (only["id"], {"reason": "   "}, 422, "invalid_field", "reason"),
+        (only["id"], {"reason": "a\nb"}, 422, "invalid_field", "reason"),
+        (only["id"], {"reason": "x" * 1025}, 422, "invalid_field", "reason"),
+        (only["id"], {"reason": 7}, 422, "invalid_field", "reason"),
+        (only["id"], {"reason": "x", "by": "me"}, 422, "invalid_field", "by"),
+        (only["id"], ["x"], 422, "invalid_field", None),
+    ]
+    for scan_id, body, status, code, field in cases:
+        assert_error(await retire(live_server, token, scan_id, body), status, code, field)
+    answer = await retire(live_server, token, only["id"], {"reason": "x"}, digest="sha256:15d3")
+    assert_error(answer, 422, "invalid_reference", "digest")
+    answer = await retire(live_server, token, only["id"], {"reason": "x"}, digest=OTHER)
+    assert_error(answer, 404, "scan_not_found", "id")
+    [unchanged] = (await scan_list(live_server, token)).body["items"]
+    assert unchanged == only
+    assert (await retire(live_server, token, only["id"], {"reason": "first"})).status == 200
+    again = await retire(live_server, token, only["id"], {"reason": "second"})
+    assert_error(again, 409, "scan_retired", "id")
+    assert again.body["error"]["message"].endswith(": first")
+    assert (await show(live_server, token)).body["scan"] is None
+
+
+async def test_retiring_needs_write_and_listing_needs_read(
+    live_server: LiveServer, make_token: TokenFactory
+) -> None:
+    reader = await make_token(Scope.READ)
+    writer = await make_token(Scope.WRITE)
+    assert (await post_scan(live_server, writer, fixture("grype"))).status == 201
+    assert_error(await scan_list(live_server, writer), 403, "insufficient_scope", None)
+    [only] = (await scan_list(live_server, reader)).body["items"]
+    answer = await retire(live_server, reader, only["id"], {"reason": "x"})
+    assert_error(answer, 403, "insufficient_scope", None)
+    assert (await retire(live_server, writer, only["id"], {"reason": "x"})).status == 200
+
+
+async def test_the_documented_scan_history_examples_have_the_served_shape(
+    live_server: LiveServer, token: str
+) -> None:
+    listing = operation("get", "/api/v1/evidence/{digest}/scans")["responses"]["200"]
+    example = listing["content"]["application/json"]["example"]
+    documented(component("ScanListOut"), example)
+    assert (await post_scan(live_server, token, fixture("grype"))).status == 201
+    served = (await scan_list(live_server, token)).body
+    assert set(served["items"][0]) == set(example["items"][0])
+    retirement = operation("post", "/api/v1/evidence/{digest}/scans/{id}/retire")
+    body = retirement["requestBody"]["content"]["application/json"]["example"]
+    answer = await retire(live_server, token, served["items"][0]["id"], body)
+    shown = retirement["responses"]["200"]["content"]["application/json"]["example"]
+    assert set(answer.body) == set(shown)
+    assert answer.body["retirement"]["reason"] == shown["retirement"]["reason"]

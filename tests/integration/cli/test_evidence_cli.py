@@ -202,6 +202,51 @@ def test_a_malformed_provenance_names_the_member(tmp_path: Path) -> None:
     refused(result, 1, "commit 'main' is not a git commit id")
 
 
+def test_scans_listed_and_one_retired_on_the_local_store(tmp_path: Path) -> None:
+    store = tmp_path / "imagegate.db"
+    assert ok(run_cli(["evidence", "scans", "--digest", INDEX], store=store)).stdout.strip() == (
+        f"no scan was posted for {INDEX}"
+    )
+    ok(push_scan(store, "grype"))
+    ok(push_scan(store, "cyclonedx"))
+    table = ok(run_cli(["evidence", "scans", "--digest", INDEX], store=store)).stdout.splitlines()
+    assert table[0].split() == ["ID", "SCANNER", "SCANNED", "RECEIVED", "CRIT/HIGH/ALL", "STATE"]
+    assert table[1].split()[:3] == ["2", "trivy", "0.59.1"]
+    assert table[1].split()[-2:] == ["1/1/5", "counts"]
+    assert table[2].split()[:3] == ["1", "grype", "0.84.0"]
+    assert table[2].split()[-1] == "older"
+    retire = ["retire-scan", "--digest", INDEX, "--id", "2", "--reason", "wrong image"]
+    retired = ok(run_cli(["evidence", *retire, "-o", "json"], store=store)).json()
+    assert retired["retirement"]["reason"] == "wrong image"
+    table = ok(run_cli(["evidence", "scans", "--digest", INDEX], store=store)).stdout.splitlines()
+    assert table[1].split()[-3:] == [retired["retirement"]["retired_at"] + ":", "wrong", "image"]
+    assert table[2].split()[-1] == "counts"
+    assert ok(show(store, "-o", "json")).json()["scan"]["scanner"] == "grype 0.84.0"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "exit_code", "message"),
+    [
+        (["--id", "7", "--reason", "x"], 1, f"no scan 7 was posted for {INDEX}"),
+        (["--id", "latest", "--reason", "x"], 1, "a scan id is a positive whole number"),
+        (["--id", "1", "--reason", " "], 1, "say why the scan is retired"),
+        (["--id", "1", "--reason", "a\nb"], 1, "control character"),
+    ],
+)
+def test_refused_retirements_are_one_line(
+    tmp_path: Path, arguments: list[str], exit_code: int, message: str
+) -> None:
+    store = tmp_path / "imagegate.db"
+    ok(push_scan(store, "grype"))
+    arguments = [argument.replace("\\n", "\n") for argument in arguments]
+    result = run_cli(["evidence", "retire-scan", "--digest", INDEX, *arguments], store=store)
+    refused(result, exit_code, message)
+    [only] = ok(
+        run_cli(["evidence", "scans", "--digest", INDEX, "-o", "json"], store=store)
+    ).json()["items"]
+    assert only["retirement"] is None
+
+
 @pytest.mark.parametrize(
     "arguments",
     [
@@ -209,10 +254,15 @@ def test_a_malformed_provenance_names_the_member(tmp_path: Path) -> None:
         ["--digest", INDEX, "--scan", "a.json", "--provenance", "b.json"],
         ["--scan", "a.json"],
         ["--digest", INDEX, "--scan", "a.json", "--format", "snyk"],
+        ["scans"],
+        ["retire-scan", "--digest", INDEX, "--id", "1"],
+        ["retire-scan", "--digest", INDEX, "--reason", "broken run"],
     ],
 )
 def test_usage_errors(tmp_path: Path, arguments: list[str]) -> None:
-    result = run_cli(["evidence", "push", *arguments], store=tmp_path / "imagegate.db")
+    if arguments[0] not in {"scans", "retire-scan"}:
+        arguments = ["push", *arguments]
+    result = run_cli(["evidence", *arguments], store=tmp_path / "imagegate.db")
     assert result.exit_code == 2
     assert "usage:" in result.stderr
 
@@ -249,6 +299,22 @@ def test_through_a_remote_server(tmp_path: Path) -> None:
             "(Metadata.RepoDigests), not of",
         )
         refused(cli("show", "--digest", "sha256:12"), 1, "exactly 64 hex digits")
+
+        # The CycloneDX scan is retired through the server: the Grype one counts instead.
+        listed = ok(cli("scans", "--digest", INDEX, "-o", "json")).json()
+        assert [item["scanner"] for item in listed["items"]] == ["trivy 0.59.1", "grype 0.84.0"]
+        newest = str(listed["items"][0]["id"])
+        retired = ok(
+            cli("retire-scan", "--digest", INDEX, "--id", newest, "--reason", "wrong image")
+        )
+        assert retired.stdout.startswith(f"retired scan {newest} of {INDEX} (trivy 0.59.1 at ")
+        refused(
+            cli("retire-scan", "--digest", INDEX, "--id", newest, "--reason", "again"),
+            1,
+            ": wrong image",
+        )
+        shown = ok(cli("show", "--digest", INDEX, "-o", "json")).json()
+        assert shown["scan"]["scanner"] == "grype 0.84.0"
         refused(
             cli(
                 "push",

@@ -200,9 +200,42 @@ async def test_scan_reports_are_never_rewritten(store: PostgresStore, raw: Any) 
         await raw.execute("UPDATE scan_reports SET scanner = 'forged'")
     with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="never deleted"):
         await raw.execute("DELETE FROM scan_reports")
+    # Retirements refer to scans: both are truncated at once, or not at all.
     with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="never deleted"):
+        await raw.execute("TRUNCATE scan_reports, scan_retirements")
+    with pytest.raises(asyncpg.FeatureNotSupportedError, match="foreign key"):
         await raw.execute("TRUNCATE scan_reports")
     assert await raw.fetchval("SELECT count(*) FROM scan_reports") == 1
+
+
+async def test_scan_retirements_are_never_rewritten(store: PostgresStore, raw: Any) -> None:
+    digest = "sha256:" + "b" * 64
+    await store.add_scan(
+        ScanReport(digest=digest, scanner="grype", scanned_at=STAMP, vulnerabilities=()), now=STAMP
+    )
+    [stored] = await store.scans(digest)
+    await store.retire_scan(digest, stored.id, reason="broken scanner run", now=STAMP)
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="never changed"):
+        await raw.execute("UPDATE scan_retirements SET reason = 'forged'")
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="never deleted"):
+        await raw.execute("DELETE FROM scan_retirements")
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="never deleted"):
+        await raw.execute("TRUNCATE scan_retirements")
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await raw.execute(
+            "INSERT INTO scan_retirements (scan_id, retired_at, reason) VALUES (-1, now(), 'x')"
+        )
+    other = "sha256:" + "c" * 64
+    await store.add_scan(
+        ScanReport(digest=other, scanner="grype", scanned_at=STAMP, vulnerabilities=()), now=STAMP
+    )
+    [unretired] = await store.scans(other)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await raw.execute(
+            "INSERT INTO scan_retirements (scan_id, retired_at, reason) VALUES ($1, now(), '')",
+            unretired.id,
+        )
+    assert await raw.fetchval("SELECT count(*) FROM scan_retirements") == 1
 
 
 async def test_listing_active_records_uses_the_partial_indexes(

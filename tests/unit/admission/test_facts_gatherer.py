@@ -36,7 +36,7 @@ def gatherer(store: DictEvidence) -> FactsGatherer:
 
 async def test_evidence_of_pinned_images_is_read_once_then_from_the_cache() -> None:
     store = DictEvidence()
-    store.scans[DIGEST] = scan()
+    store.reports[DIGEST] = scan()
     facts = gatherer(store)
     containers = [container("web", PINNED), container("sidecar", PINNED)]
     first = await facts.gather(containers, EVIDENCE)

@@ -29,14 +29,14 @@ def cached(store: DictEvidence, clock: Clock) -> CachedEvidence:
 async def test_a_read_is_reused_for_ttl_then_refreshed_in_the_background() -> None:
     store, clock = DictEvidence(), Clock()
     evidence = cached(store, clock)
-    store.scans[DIGEST] = scan()
+    store.reports[DIGEST] = scan()
     assert (await evidence.evidence(DIGEST)).scan == scan()
     clock.now += TTL - 0.1
     await evidence.evidence(DIGEST)
     assert store.reads == 1
     # Stale: answered at once from the cache, while one new read runs behind it.
     clock.now += 0.1
-    store.scans[DIGEST] = scan("trivy 0.53.0")
+    store.reports[DIGEST] = scan("trivy 0.53.0")
     store.gate = asyncio.Event()
     assert evidence.cached(DIGEST) == Evidence(scan=scan())
     assert evidence.cached(DIGEST) == Evidence(scan=scan())
@@ -52,7 +52,7 @@ async def test_a_read_twice_ttl_old_is_not_used() -> None:
     await evidence.evidence(DIGEST)
     clock.now += 2 * TTL
     assert evidence.cached(DIGEST) is None
-    store.scans[DIGEST] = scan()
+    store.reports[DIGEST] = scan()
     assert (await evidence.evidence(DIGEST)).scan == scan()
     assert store.reads == 2
 
@@ -89,3 +89,15 @@ async def test_concurrent_reads_of_one_digest_share_one_store_read() -> None:
     store.gate.set()
     await asyncio.gather(*readers)
     assert store.reads == 1
+
+
+async def test_a_scan_retired_through_it_stops_counting_at_once() -> None:
+    store, clock = DictEvidence(), Clock()
+    evidence = cached(store, clock)
+    await evidence.add_scan(scan(), now=NOW)
+    assert (await evidence.evidence(DIGEST)).scan == scan()
+    [stored] = await evidence.scans(DIGEST)
+    retired = await evidence.retire_scan(DIGEST, stored.id, reason="broken run", now=NOW)
+    assert retired.retirement is not None
+    assert evidence.cached(DIGEST) is None
+    assert (await evidence.evidence(DIGEST)).scan is None
