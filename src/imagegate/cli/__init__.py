@@ -20,6 +20,7 @@ from imagegate.cli._commands import (
     LOCAL_ONLY_COMMANDS,
     OFFLINE_COMMANDS,
     SERVER_ONLY_COMMANDS,
+    creates_store,
 )
 from imagegate.cli._parser import build_parser
 from imagegate.cli._serve import run_serve
@@ -118,7 +119,7 @@ async def _backend(command: str, arguments: argparse.Namespace) -> Backend | Non
         if not token:
             raise CliError("set IMAGEGATE_TOKEN to an API key to use --server")
         return RemoteBackend(arguments.server, token=token, ca_file=arguments.ca_file)
-    return await LocalBackend.open(arguments.store)
+    return LocalBackend(arguments.store, create=creates_store(arguments))
 
 
 __all__ = ["main"]

@@ -28,6 +28,7 @@ from imagegate.api import (
     add_scan_evidence,
     deployment_query_from,
     environment_to_wire,
+    evidence_digest,
     get_evidence,
     list_scans,
     page_to_wire,
@@ -37,7 +38,7 @@ from imagegate.api import (
     set_provenance_evidence,
 )
 from imagegate.facts import EvidenceStore, ScanFormat
-from imagegate.store import open_store
+from imagegate.store import PostgresStore, SqliteStore, open_store
 from imagegate.tracking import Origin, Tracker, utc_now
 
 T = TypeVar("T")
@@ -97,45 +98,44 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """Acts on the store directly, through the same tracker as the server."""
+    """Acts on the store directly, through the same tracker as the server.
 
-    def __init__(
-        self, tracker: Tracker, closer: _Closable, *, evidence: EvidenceStore | None = None
-    ) -> None:
-        self._tracker = tracker
-        self._closer = closer
-        self._evidence = evidence
+    The store is opened at the first operation, after the command checked its own
+    arguments: a mistake in them is reported as such, whatever the store.
+    """
 
-    @classmethod
-    async def open(cls, store_url: str) -> LocalBackend:
-        store = await open_store(store_url)
-        return cls(Tracker(store), store, evidence=store)
+    def __init__(self, store_url: str, *, create: bool = True) -> None:
+        self._store_url = store_url
+        self._create = create
+        self._store: SqliteStore | PostgresStore | None = None
 
     async def record(self, body: DeploymentBody) -> RecordResultOut:
-        return result_to_wire(await record_full(body, tracker=self._tracker, origin=Origin.CLI))
+        tracker = await self._tracker()
+        return result_to_wire(await record_full(body, tracker=tracker, origin=Origin.CLI))
 
     async def list_deployments(self, parameters: Mapping[str, str]) -> DeploymentPageOut:
-        page = await self._tracker.list_deployments(deployment_query_from(parameters))
+        query = deployment_query_from(parameters)
+        page = await (await self._tracker()).list_deployments(query)
         return page_to_wire(page)
 
     async def create_environment(self, body: EnvironmentBody) -> EnvironmentOut:
-        environment = await self._tracker.create_environment(
+        environment = await (await self._tracker()).create_environment(
             body.name, description=body.description
         )
         return environment_to_wire(environment)
 
     async def list_environments(self) -> list[EnvironmentOut]:
-        return [environment_to_wire(e) for e in await self._tracker.list_environments()]
+        return [environment_to_wire(e) for e in await (await self._tracker()).list_environments()]
 
     async def get_environment(self, name: str) -> EnvironmentOut | None:
-        environment = await self._tracker.get_environment(name)
+        environment = await (await self._tracker()).get_environment(name)
         return environment_to_wire(environment) if environment else None
 
     async def push_scan(
         self, digest: str, document: bytes, scan_format: ScanFormat | None
     ) -> ScanReportOut:
         return await add_scan_evidence(
-            self._evidence_store(),
+            await self._evidence(),
             digest=digest,
             document=document,
             format=scan_format,
@@ -144,19 +144,22 @@ class LocalBackend:
 
     async def push_provenance(self, digest: str, document: bytes) -> ProvenanceEvidenceOut:
         return await set_provenance_evidence(
-            self._evidence_store(), digest=digest, document=document, now=utc_now()
+            await self._evidence(), digest=digest, document=document, now=utc_now()
         )
 
     async def get_evidence(self, digest: str) -> EvidenceOut:
-        return await get_evidence(self._evidence_store(), digest)
+        checked = evidence_digest(digest)  # before the store opens: a bad digest is the error
+        return await get_evidence(await self._evidence(), checked)
 
     async def list_scans(self, digest: str) -> ScanListOut:
-        return await list_scans(self._evidence_store(), digest)
+        checked = evidence_digest(digest)
+        return await list_scans(await self._evidence(), checked)
 
     async def retire_scan(self, digest: str, scan_id: int, reason: str) -> StoredScanOut:
+        checked = evidence_digest(digest)
         return await retire_scan(
-            self._evidence_store(),
-            digest=digest,
+            await self._evidence(),
+            digest=checked,
             scan_id=scan_id,
             reason=reason,
             now=utc_now(),
@@ -166,12 +169,19 @@ class LocalBackend:
         raise CliError("'cluster status' asks a running server: give --server URL")
 
     async def close(self) -> None:
-        await self._closer.close()
+        if self._store is not None:
+            await self._store.close()
 
-    def _evidence_store(self) -> EvidenceStore:
-        if self._evidence is None:
-            raise CliError("this store keeps no evidence")
-        return self._evidence
+    async def _opened(self) -> SqliteStore | PostgresStore:
+        if self._store is None:
+            self._store = await open_store(self._store_url, create=self._create)
+        return self._store
+
+    async def _tracker(self) -> Tracker:
+        return Tracker(await self._opened())
+
+    async def _evidence(self) -> EvidenceStore:
+        return await self._opened()
 
 
 def _ca_context(ca_file: str) -> ssl.SSLContext:

@@ -118,7 +118,7 @@ async def describe_environment(arguments: argparse.Namespace, backend: Backend |
 
 
 async def create_api_key(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    store = await open_store(arguments.store)
+    store = await open_store(arguments.store, create=creates_store(arguments))
     try:
         issued = issue_key(
             name=arguments.name,
@@ -133,7 +133,7 @@ async def create_api_key(arguments: argparse.Namespace, backend: Backend | None)
 
 
 async def list_api_keys(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    store = await open_store(arguments.store)
+    store = await open_store(arguments.store, create=creates_store(arguments))
     try:
         keys = await store.list_api_keys()
     finally:
@@ -159,7 +159,7 @@ async def list_api_keys(arguments: argparse.Namespace, backend: Backend | None) 
 
 
 async def revoke_api_key(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    store = await open_store(arguments.store)
+    store = await open_store(arguments.store, create=creates_store(arguments))
     try:
         revoked = await store.revoke_api_key(arguments.key_id, now=utc_now())
     finally:
@@ -264,6 +264,25 @@ SERVER_ONLY_COMMANDS = frozenset({"cluster.status"})
 """Commands about a running server's state, which no store holds."""
 OFFLINE_COMMANDS = frozenset({"certs.generate", "policy.check"})
 """Commands that use neither a store nor a server."""
+EXISTING_STORE_COMMANDS = frozenset(
+    {
+        "deployment.list",
+        "environment.list",
+        "environment.describe",
+        "evidence.show",
+        "evidence.scans",
+        "evidence.retire-scan",
+        "apikey.list",
+        "apikey.revoke",
+    }
+)
+"""Commands that read, or change only what is already there: on a store that does not
+exist they fail, rather than create an empty one that hides a mistyped path."""
+
+
+def creates_store(arguments: argparse.Namespace) -> bool:
+    """Whether the command may create the local store it is given, if missing."""
+    return bool(arguments.command_name not in EXISTING_STORE_COMMANDS)
 
 
 def _read_document(path: Path, *, limit: int) -> bytes:

@@ -129,15 +129,19 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-async def open_store(url: str) -> SqliteStore | PostgresStore:
-    """Open the store named by ``url``."""
+async def open_store(url: str, *, create: bool = True) -> SqliteStore | PostgresStore:
+    """Open the store named by ``url``; without ``create``, an embedded store that does not
+    exist yet is a ``StoreMissingError`` (a PostgreSQL database is always created by its
+    operator)."""
     try:
         scheme = urlsplit(url).scheme
     except ValueError as error:
         raise StoreUrlError(f"store URL {_redacted_roughly(url)!r}: {error}") from None
     if scheme == "sqlite":
         location = parse_sqlite_url(url)
-        return await SqliteStore.open(location.path, busy_timeout_s=location.busy_timeout_s)
+        return await SqliteStore.open(
+            location.path, busy_timeout_s=location.busy_timeout_s, create=create
+        )
     if scheme in _POSTGRES_SCHEMES:
         pg = parse_postgres_url(url)
         return await PostgresStore.open(

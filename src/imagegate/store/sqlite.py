@@ -54,6 +54,7 @@ from imagegate.tracking import (
     RecordResult,
     Status,
     StoreError,
+    StoreMissingError,
     StoreUnavailableError,
     TrackingError,
     UnknownEnvironmentError,
@@ -83,13 +84,20 @@ class SqliteStore:
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+        create: bool = True,
     ) -> SqliteStore:
-        """Open (creating if needed) the database at ``path`` and migrate it."""
+        """Open the database at ``path`` (creating it and its directory, with ``create``)
+        and migrate it; without ``create``, a missing file is a ``StoreMissingError``."""
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagegate-sqlite")
         loop = asyncio.get_running_loop()
         try:
-            connection = await loop.run_in_executor(executor, _connect, Path(path), busy_timeout_s)
+            connection = await loop.run_in_executor(
+                executor, _connect, Path(path), busy_timeout_s, create
+            )
         except BaseException:
             executor.shutdown(wait=False)
             raise
@@ -329,7 +337,12 @@ class SqliteStore:
             raise StoreError(f"SQLite store failed: {error}") from error
 
 
-def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+def _connect(path: Path, busy_timeout_s: float, create: bool) -> sqlite3.Connection:
+    if not create and not path.is_file():
+        raise StoreMissingError(
+            f"there is no SQLite store at {str(path)!r} (nothing was recorded there); "
+            "name the store that holds the records (--store or IMAGEGATE_STORE)"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN ourselves, so transactions are explicit.

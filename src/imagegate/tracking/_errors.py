@@ -120,5 +120,10 @@ class StoreError(Exception):
     """The record store failed; not the caller's fault (maps to 503, not 4xx)."""
 
 
+class StoreMissingError(StoreError):
+    """A command that only reads was pointed at a store that does not exist: it is not
+    created, as an empty store there would hide a mistyped path."""
+
+
 class StoreUnavailableError(StoreError):
     """The record store cannot be reached or written right now; retrying later may work."""

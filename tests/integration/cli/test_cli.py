@@ -235,7 +235,10 @@ def test_environment_describe_and_list(tmp_path: Path) -> None:
 def test_errors_are_one_line_with_an_exit_code(
     tmp_path: Path, arguments: list[str], exit_code: int, message_part: str
 ) -> None:
-    result = run_cli(arguments, store=tmp_path / "imagegate.db")
+    store = tmp_path / "imagegate.db"
+    created = run_cli(["environment", "create", "--name", "k8s-east"], store=store)
+    assert created.exit_code == 0, created.stderr
+    result = run_cli(arguments, store=store)
     assert result.exit_code == exit_code
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1
@@ -323,3 +326,41 @@ def test_serve_refuses_plain_http_off_loopback(tmp_path: Path) -> None:
     result = run_cli(["serve", "--listen", "0.0.0.0:8080"], store=tmp_path / "x.db")
     assert result.exit_code == 1
     assert "refusing plain HTTP on 0.0.0.0" in result.stderr
+
+
+EXISTING_STORE_COMMANDS = [
+    ["deployment", "list"],
+    ["deployment", "list", "--history"],
+    ["environment", "list"],
+    ["environment", "describe", "k8s-east"],
+    ["evidence", "show", "--digest", "sha256:" + "a" * 64],
+    ["evidence", "scans", "--digest", "sha256:" + "a" * 64],
+    ["evidence", "retire-scan", "--digest", "sha256:" + "a" * 64, "--id", "1", "--reason", "x"],
+    ["apikey", "list"],
+    ["apikey", "revoke", "000000000000"],
+]
+
+
+@pytest.mark.parametrize("arguments", EXISTING_STORE_COMMANDS, ids=" ".join)
+def test_reading_a_store_that_does_not_exist_neither_creates_it_nor_passes_for_empty(
+    tmp_path: Path, arguments: list[str]
+) -> None:
+    store = tmp_path / "mistyped" / "imagegate.db"
+    result = run_cli(arguments, store=store)
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        f"imagegate: error: there is no SQLite store at '{store}' (nothing was recorded "
+        "there); name the store that holds the records (--store or IMAGEGATE_STORE)\n"
+    )
+    assert not store.parent.exists()
+
+
+def test_a_bad_argument_is_reported_before_a_missing_store(tmp_path: Path) -> None:
+    store = tmp_path / "imagegate.db"
+    result = run_cli(["deployment", "list", "--limit", "0"], store=store)
+    assert result.exit_code == 1
+    assert "--limit must be at least 1" in result.stderr
+    result = run_cli(["evidence", "show", "--digest", "sha256:12"], store=store)
+    assert result.exit_code == 1
+    assert "exactly 64 hex digits" in result.stderr
+    assert not store.exists()
