@@ -3,6 +3,7 @@
 from imagegate.api._auth import Authenticator
 from imagegate.api._convert import (
     add_scan_evidence,
+    encode_cursor,
     environment_to_wire,
     evidence_digest,
     evidence_to_wire,
@@ -93,6 +94,7 @@ __all__ = [
     "add_api_routes",
     "add_scan_evidence",
     "deployment_query_from",
+    "encode_cursor",
     "environment_to_wire",
     "error_response",
     "evidence_digest",

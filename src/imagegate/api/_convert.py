@@ -219,7 +219,8 @@ def logical_environment_to_wire(environment: LogicalEnvironment) -> LogicalEnvir
 
 def timestamp_to_wire(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds, e.g. ``2026-01-02T03:04:05.000006Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Not strftime: its %Y drops the leading zeros of a year before 1000 ("369-…").
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def encode_cursor(after_id: int) -> str:
@@ -277,7 +278,7 @@ def _platform(body: PlatformBody | None) -> Platform | None:
     if body is None:
         return None
     parts = [("os", body.os), ("architecture", body.architecture)]
-    if body.variant is not None:
+    if body.variant:  # an empty variant is none, as OCI image indexes leave it out
         parts.append(("variant", body.variant))
     for name, value in parts:
         if not value or not value.isascii() or not value.replace("_", "").isalnum():

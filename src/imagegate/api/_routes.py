@@ -327,7 +327,7 @@ def deployment_query_from(parameters: Mapping[str, str]) -> DeploymentQuery:
         status=_enum_parameter(parameters, "status", Status),
         history=_bool_parameter(parameters, "history"),
         limit=_int_parameter(parameters, "limit", default=100),
-        after_id=decode_cursor(cursor) if cursor else None,
+        after_id=decode_cursor(cursor) if cursor is not None else None,
     )
 
 

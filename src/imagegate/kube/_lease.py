@@ -177,7 +177,7 @@ class LeaderLease:
 
 def _micro_time(moment: datetime) -> str:
     """A Kubernetes MicroTime: RFC 3339 with microseconds, in UTC."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

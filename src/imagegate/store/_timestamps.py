@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
 
 def format_timestamp(moment: datetime) -> str:
     """``moment`` as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``; naive datetimes are refused."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime(_FORMAT)
+    # Not strftime: its %Y drops the leading zeros of a year before 1000, which would
+    # make the text neither fixed-width nor in time order ("369-…" after "2025-…").
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 _WIDTH = len("2000-01-01T00:00:00.000000Z")

@@ -47,6 +47,7 @@ from imagegate.tracking._names import (
 from imagegate.tracking._planning import Plan, coalesce, is_repeat, plan_recording
 from imagegate.tracking._reference import (
     DEFAULT_REGISTRY,
+    MAX_NAME_LENGTH,
     ImageReference,
     parse_pinned_reference,
     parse_reference,
@@ -60,6 +61,7 @@ __all__ = [
     "DEFAULT_ENVIRONMENT",
     "DEFAULT_LOGICAL_ENVIRONMENTS",
     "DEFAULT_REGISTRY",
+    "MAX_NAME_LENGTH",
     "MAX_PAGE_SIZE",
     "AmbiguousDeploymentError",
     "Artifact",

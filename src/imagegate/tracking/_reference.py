@@ -17,7 +17,8 @@ from imagegate.tracking._errors import DigestRequiredError, InvalidReferenceErro
 DEFAULT_REGISTRY = "docker.io"
 _LEGACY_DEFAULT_REGISTRIES = frozenset({"index.docker.io", "registry-1.docker.io"})
 _OFFICIAL_NAMESPACE = "library"
-_MAX_NAME_LENGTH = 255
+MAX_NAME_LENGTH = 255
+"""The longest repository name (registry/path, normalised) the container runtimes take."""
 
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _DOMAIN_COMPONENT = r"(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])"
@@ -90,8 +91,8 @@ def parse_reference(text: str) -> ImageReference:
                 f"repository path component {component!r} may only hold lower-case letters, "
                 "digits and single separators (. _ __ -) between them",
             )
-    if len(registry) + 1 + len(path) > _MAX_NAME_LENGTH:
-        raise InvalidReferenceError(original, f"repository name is longer than {_MAX_NAME_LENGTH}")
+    if len(registry) + 1 + len(path) > MAX_NAME_LENGTH:
+        raise InvalidReferenceError(original, f"repository name is longer than {MAX_NAME_LENGTH}")
     return ImageReference(registry=registry, path=path, tag=tag, digest=digest)
 
 
@@ -166,9 +167,9 @@ def _split_tag(original: str, name: str) -> tuple[str, str | None]:
 def _split_registry(name: str) -> tuple[str, str]:
     first, separator, rest = name.partition("/")
     # The first component is a registry host only if it has a dot or a port, or is
-    # "localhost". (Docker also takes an upper-case first component for a host; since
-    # imagegate lower-cases names, that rule would make normalising twice change the
-    # result, so "Team/app" is docker.io/team/app here.)
+    # "localhost". (Docker also takes an upper-case first component for a host; here
+    # "Team/app" is a Docker Hub path, refused for its upper case, which is the safe
+    # side of that ambiguity.)
     looks_like_host = "." in first or ":" in first or first.lower() == "localhost"
     if separator and looks_like_host:
         return first, rest

@@ -291,6 +291,7 @@ async def test_oversize_chunked_body_is_refused(live_server: LiveServer, token: 
         ({"status": "gone"}, "status", "deployed, superseded, decommissioned"),
         ({"kind": "VM"}, "kind", "CONTAINER_IMAGE, HELM_CHART"),
         ({"cursor": "not-a-cursor"}, "cursor", "not one this API returned"),
+        ({"cursor": ""}, "cursor", "not one this API returned"),
         ({"enviroment": "x"}, "enviroment", "unknown query parameter"),
     ],
 )

@@ -132,6 +132,18 @@ async def test_simple_payload_with_everything(live_server: LiveServer, token: st
     assert record["platform"] == {"os": "linux", "architecture": "arm64", "variant": "v8"}
 
 
+async def test_an_empty_variant_is_none(live_server: LiveServer, token: str) -> None:
+    # OCI image indexes leave the variant out; a pipeline copying one may send "".
+    body = {"image": {"url": f"{API}@{V1}"}, "platform": {"architecture": "arm64", "variant": ""}}
+    answer = await live_server.call("POST", "/api/v1/deployments", token=token, json=body)
+    assert answer.status == 201, answer.body
+    assert answer.body["record"]["platform"] == {
+        "os": "linux",
+        "architecture": "arm64",
+        "variant": None,
+    }
+
+
 async def test_simple_payload_needs_unique_names_for_one_repository(
     live_server: LiveServer, token: str
 ) -> None:

@@ -123,6 +123,25 @@ async def test_the_newest_scan_counts_whatever_order_reports_arrive_in(
     assert shown.body["scan"]["scanned_at"] == "2025-03-14T09:16:30.000000Z"
 
 
+async def test_a_scan_dated_before_the_year_1000_is_stored_read_back_and_ranked_by_time(
+    live_server: LiveServer, token: str
+) -> None:
+    # Years before 1000 were once written without their leading zero ("369-…"): the
+    # text was then unreadable, and later than "2025-…" in the store's text order.
+    ancient = json.loads(fixture("grype"))
+    ancient["descriptor"]["timestamp"] = "0369-06-30T12:25:09Z"
+    posted = await post_scan(live_server, token, json.dumps(ancient).encode())
+    assert posted.status == 201, posted.body
+    assert posted.body["scanned_at"] == "0369-06-30T12:25:09.000000Z"
+    documented(component("ScanReportOut"), posted.body)
+    shown = await show(live_server, token)
+    assert shown.status == 200, shown.body
+    assert shown.body["scan"] == posted.body
+    assert (await post_scan(live_server, token, fixture("grype"))).status == 201
+    shown = await show(live_server, token)
+    assert shown.body["scan"]["scanned_at"] == "2025-03-14T09:12:44.318762Z"
+
+
 async def test_provenance_is_shown_with_the_scan_and_replaced_by_the_next(
     live_server: LiveServer, token: str
 ) -> None:

@@ -53,7 +53,10 @@ from imagegate.tracking import (
     Platform,
     RecordResult,
     Status,
+    TrackingError,
     parse_pinned_reference,
+    parse_repository,
+    validate_digest,
 )
 
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
@@ -527,3 +530,62 @@ def test_schemas_refuse_what_the_code_refuses(document: dict[str, Any]) -> None:
             {"oneOf": [component("SimpleDeploymentBody"), component("DeploymentBody")]},
             document,
         )
+
+
+# Each judged by the reference grammar of the schema and by the code's parser.
+REFERENCES = [
+    f"nginx@{DIGEST}",
+    f"nginx:1.27@{DIGEST}",
+    f"GHCR.IO/acme/web:v1@{DIGEST}",
+    f"localhost:5000/acme/web@{DIGEST}",
+    f"LOCALHOST/web@{DIGEST}",
+    f"[::1]:5000/web:_x.y-z@{DIGEST}",
+    f"registry:5000/a__b/c-----d@{DIGEST}",
+    f"a.b@{DIGEST}",
+    "nginx:1.27",
+    f"Nginx@{DIGEST}",
+    f"acme/Web@{DIGEST}",
+    f"nginx@{DIGEST.upper()}",
+    f"nginx@sha256:{'0' * 63}",
+    f"im.a_b/web@{DIGEST}",
+    f"[9a1]/web@{DIGEST}",
+    f"a//b@{DIGEST}",
+    f"a-/b@{DIGEST}",
+    f"web:.tag@{DIGEST}",
+    f" nginx@{DIGEST}",
+    f"ngïnx@{DIGEST}",
+]
+
+
+def _code_accepts(parse: Any, text: str) -> bool:
+    try:
+        parse(text)
+    except TrackingError:
+        return False
+    return True
+
+
+def _schema_accepts(text: str, schema: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
+    try:
+        check(text, schema, document)
+    except Exception:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("text", REFERENCES)
+def test_the_schema_judges_an_image_reference_as_the_code_does(
+    document: dict[str, Any], text: str
+) -> None:
+    # schemathesis checks this both ways with generated data; these are the edges.
+    full = document["components"]["schemas"]["DeploymentBody"]["properties"]
+    simple = document["components"]["schemas"]["SimpleImageBody"]["properties"]
+    accepted = _code_accepts(parse_pinned_reference, text)
+    assert _schema_accepts(text, full["reference"], document) is accepted
+    assert _schema_accepts(text, simple["url"], document) is accepted
+    name = text.partition("@")[0]
+    repository_accepted = _code_accepts(parse_repository, name)
+    assert _schema_accepts(name, full["repository"], document) is repository_accepted
+    digest = text.partition("@")[2]
+    digest_accepted = _code_accepts(validate_digest, digest)
+    assert _schema_accepts(digest, full["digest"], document) is digest_accepted
