@@ -12,26 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import yaml
 
+from imagegate._yaml_files import YamlFileError, load_yaml_documents
 from imagegate.admission._decide import AdmissionContext, evaluation_of, target_of
 from imagegate.policy import CompiledPolicy, Excepted, Mode, Violation, matching
 from imagegate.workloads import InvalidObjectError, extract_workload, handles
 
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-_MAX_MANIFEST_BYTES = 64 * 1024 * 1024
-"""Largest manifest file read: far beyond any real one (etcd stores objects of 1.5 MiB),
-small enough that ``-f /dev/zero`` is an error, not an exhausted memory."""
-
-
-def _read_text(file: Path) -> str:
-    with file.open("rb") as stream:
-        data = stream.read(_MAX_MANIFEST_BYTES + 1)
-    if len(data) > _MAX_MANIFEST_BYTES:
-        raise ManifestError(f"{file}: larger than {_MAX_MANIFEST_BYTES // (1024 * 1024)} MiB")
-    return data.decode("utf-8")
 
 
 class ManifestError(ValueError):
@@ -70,19 +57,9 @@ def manifest_objects(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
     )
     for file in files:
         try:
-            documents = list(yaml.safe_load_all(_read_text(file)))
-        except OSError as error:
-            raise ManifestError(f"{file}: cannot be read: {error.strerror}") from None
-        except UnicodeDecodeError as error:
-            raise ManifestError(
-                f"{file}: not UTF-8 text ({error.reason} at byte {error.start})"
-            ) from None
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ManifestError(f"{file}:{where}: not valid YAML: {error}") from None
-        except RecursionError:
-            raise ManifestError(f"{file}: nested too deeply to be a manifest") from None
+            documents = load_yaml_documents(file, holding="a manifest")
+        except YamlFileError as error:
+            raise ManifestError(f"{file}: {error}") from None
         for index, document in enumerate(documents, start=1):
             yield from _objects(f"{file}#{index}", document)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from http import HTTPStatus
 
 import msgspec
 from aiohttp import web
 
+from imagegate._decoding_errors import locate
 from imagegate.api._wire import ErrorDetail, ErrorOut
 from imagegate.facts import ScanNotFoundError, ScanRetiredError
 from imagegate.tracking import (
@@ -18,11 +18,6 @@ from imagegate.tracking import (
     StoreUnavailableError,
     TrackingError,
 )
-
-# msgspec ends its messages with " - at `$.image.url`"; that path is the field at fault.
-_MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
-# For a missing or unknown field, msgspec names the object; the field itself is in the text.
-_MSGSPEC_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `(?P<name>[^`]+)`")
 
 
 class ApiError(Exception):
@@ -63,7 +58,9 @@ def response_for(error: Exception) -> web.Response | None:
     if isinstance(error, ApiError):
         return error_response(error.status, error.code, error.message, field=error.field)
     if isinstance(error, msgspec.ValidationError):
-        message, field = _split_msgspec_message(str(error))
+        message, field, at = locate(error)
+        if field is not None and field == at:
+            message = f"{at}: {message}"  # a wrong value: the message does not name it
         return error_response(
             HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_field", message, field=field
         )
@@ -81,16 +78,3 @@ def response_for(error: Exception) -> web.Response | None:
             HTTPStatus.INTERNAL_SERVER_ERROR, "store_error", "the record store failed"
         )
     return None
-
-
-def _split_msgspec_message(text: str) -> tuple[str, str | None]:
-    match = _MSGSPEC_PATH.search(text)
-    path = match.group("path") if match else ""
-    message = text[: match.start()] if match else text
-    named = _MSGSPEC_NAMED_FIELD.search(message)
-    if named:
-        field = f"{path}.{named.group('name')}" if path else named.group("name")
-        return message, field
-    if not path:
-        return message, None
-    return f"{path}: {message}", path

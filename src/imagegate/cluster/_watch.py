@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from imagegate._tasks import stop
 from imagegate.cluster._selector import LabelSelector
 from imagegate.cluster._state import ClusterState, ReconcilePlan
 from imagegate.kube import KubeApiError, KubeClient, ListWatch
@@ -172,9 +173,7 @@ class ClusterWatch:
         finally:
             if self._namespaces is not None:
                 self._namespaces.unsubscribe(self._namespace_changed)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop(*tasks)
 
     async def settled(self) -> None:
         """Return once every request made so far has been handed to the sink."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from imagegate.facts._evidence_paths import locate
+from imagegate._decoding_errors import locate
 from imagegate.facts._model import Provenance
 from imagegate.tracking import TrackingError
 

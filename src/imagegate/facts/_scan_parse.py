@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from imagegate.facts._evidence_paths import locate
+from imagegate._decoding_errors import locate
 from imagegate.facts._model import ScanReport, Vulnerability
 from imagegate.facts._scan_cyclonedx import CycloneDxReport, cyclonedx_findings
 from imagegate.facts._scan_errors import ScanDigestMismatchError, ScanReportError

@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from imagegate._tasks import stop
 from imagegate.kube._client import KubeApiError, KubeClient
 
 log = structlog.get_logger("imagegate.kube")
@@ -91,7 +92,7 @@ class LeaderLease:
                 elif not held and task is not None:
                     log.warning("lease_lost", lease=settings.name, identity=settings.identity)
                     self.leading.clear()
-                    await _cancel(task)
+                    await stop(task)
                     task = None
                 if task is not None and task.done():
                     task.result()  # what it raised ends the campaign too
@@ -99,7 +100,7 @@ class LeaderLease:
                 await asyncio.sleep(settings.renew_interval_s)
         finally:
             if task is not None:
-                await _cancel(task)
+                await stop(task)
                 self.leading.clear()
                 with contextlib.suppress(KubeApiError):
                     await self._give_up()
@@ -178,9 +179,3 @@ class LeaderLease:
 def _micro_time(moment: datetime) -> str:
     """A Kubernetes MicroTime: RFC 3339 with microseconds, in UTC."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import msgspec
 import structlog
-import yaml
 
+from imagegate._decoding_errors import locate
+from imagegate._yaml_files import YamlFileError, load_yaml_documents
 from imagegate.policy import _documents as doc
 from imagegate.policy._model import Mode
 from imagegate.policy._patterns import PatternError, Patterns
@@ -25,8 +26,6 @@ from imagegate.policy._rules import CompiledRule, RuleConfigError, compile_rule
 
 log = structlog.get_logger("imagegate.policy")
 
-_MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
-_MSGSPEC_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `(?P<name>[^`]+)`")
 BASELINE_NAME = "default"
 """Name of the built-in policy; documents may not use it."""
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")
@@ -95,19 +94,9 @@ def load_file(file: Path) -> tuple[list[CompiledPolicy], list[PolicyProblem]]:
     """The policies of one file, and the problems of its other documents."""
     name = str(file)
     try:
-        documents = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
-    except OSError as error:
-        return [], [PolicyProblem(name, 1, "", f"cannot be read: {error.strerror}")]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        return [], [PolicyProblem(name, 1, "", f"is not valid YAML{where}: {problem}")]
-    except ValueError as error:
-        # Not UTF-8 (UnicodeDecodeError), or a value YAML cannot build (2025-02-30).
-        return [], [PolicyProblem(name, 1, "", f"cannot be read: {error}")]
-    except RecursionError:
-        return [], [PolicyProblem(name, 1, "", "is nested too deeply to be a policy")]
+        documents = load_yaml_documents(file, holding="a policy")
+    except YamlFileError as error:
+        return [], [PolicyProblem(name, 1, "", str(error))]
     policies: list[CompiledPolicy] = []
     problems: list[PolicyProblem] = []
     for index, document in enumerate(documents, start=1):
@@ -138,7 +127,8 @@ def compile_document(document: object, *, source: str, document_number: int = 1)
     try:
         policy = msgspec.convert(document, doc.DeploymentPolicy)
     except msgspec.ValidationError as error:
-        raise _DocumentError(*_split(str(error))) from None
+        message, field, _ = locate(error)
+        raise _DocumentError(field or "", message) from None
     if not _NAME.fullmatch(policy.metadata.name):
         raise _DocumentError(
             "metadata.name", "must be lower-case letters, digits, '-' or '.' (a DNS name)"
@@ -268,16 +258,6 @@ class _DocumentError(Exception):
         super().__init__(reason)
         self.path = path
         self.reason = reason
-
-
-def _split(message: str) -> tuple[str, str]:
-    match = _MSGSPEC_PATH.search(message)
-    path = match.group("path") if match else ""
-    reason = message[: match.start()] if match else message
-    named = _MSGSPEC_NAMED_FIELD.search(reason)
-    if named:
-        path = f"{path}.{named.group('name')}" if path else named.group("name")
-    return path, reason
 
 
 def _policy_files(path: Path) -> list[Path]:

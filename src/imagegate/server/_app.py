@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from imagegate._tasks import stop
 from imagegate.admission import (
     ADMISSION,
     ADMISSION_METRICS,
@@ -168,9 +169,7 @@ async def _certificates_context(app: web.Application) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
     finally:
         await client.close()
 
@@ -212,15 +211,11 @@ async def _recording_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
+        await stop(flusher)
         await heartbeats.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(recorder.drain(), app[SETTINGS].shutdown_drain_s)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)
         await spool.close()
 
 
@@ -251,9 +246,7 @@ async def _namespaces_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop(*tasks)
         await client.close()
 
 
@@ -335,9 +328,7 @@ async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)
         await client.close()
 
 
@@ -405,9 +396,7 @@ async def _policies_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        watch.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watch
+        await stop(watch)
 
 
 async def _admission_context(app: web.Application) -> AsyncIterator[None]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import gc
 from collections.abc import AsyncIterator, Callable
@@ -19,8 +18,10 @@ try:
 except ImportError:  # a dependency, except where it does not build (Windows, PyPy)
     uvloop = None  # type: ignore[assignment]
 
+from imagegate._tasks import stop
 from imagegate.server._app import METRICS, build_app
 from imagegate.server._settings import ServerSettings, SettingsError
+from imagegate.store import redacted_url
 from imagegate.tls import ReloadingTLSContext
 
 log = structlog.get_logger("imagegate.server")
@@ -72,9 +73,7 @@ def watch_certificates(
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
 
     return context
 
@@ -102,7 +101,7 @@ def serve(settings: ServerSettings) -> None:
     log.info(
         "server_starting",
         url=f"{scheme}://{settings.host}:{settings.port}",
-        store=_redacted(settings.store_url),
+        store=redacted_url(settings.store_url),
         event_loop=loop_name,
     )
     try:
@@ -131,13 +130,3 @@ async def _freeze_startup_objects(app: web.Application) -> None:
     # of milliseconds in the middle of admissions.
     gc.collect()
     gc.freeze()
-
-
-def _redacted(url: str) -> str:
-    # Store URLs may carry a password (postgresql://user:secret@host/db).
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{host}"

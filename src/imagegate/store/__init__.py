@@ -1,7 +1,14 @@
 """Record stores behind the ``tracking.Store`` protocol, chosen by URL."""
 
-from imagegate.store._open import DEFAULT_STORE_URL, StoreUrlError, open_store
+from imagegate.store._open import DEFAULT_STORE_URL, StoreUrlError, open_store, redacted_url
 from imagegate.store.postgres import PostgresStore
 from imagegate.store.sqlite import SqliteStore
 
-__all__ = ["DEFAULT_STORE_URL", "PostgresStore", "SqliteStore", "StoreUrlError", "open_store"]
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "PostgresStore",
+    "SqliteStore",
+    "StoreUrlError",
+    "open_store",
+    "redacted_url",
+]

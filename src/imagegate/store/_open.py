@@ -3,6 +3,7 @@ or ``postgresql://imagegate@db.internal:5432/imagegate``."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -20,6 +21,7 @@ DEFAULT_STORE_URL = "sqlite:///imagegate.db"
 _SQLITE_OPTIONS = frozenset({"busy_timeout_ms"})
 _POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
 _POSTGRES_OPTIONS = ("min_size", "max_size", "statement_timeout_ms")
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
 class StoreUrlError(ValueError):
@@ -83,20 +85,20 @@ def parse_postgres_url(url: str) -> PostgresLocation:
         parts = urlsplit(url)
         port = parts.port  # checks the range: libpq would fail on it later, less clearly
     except ValueError as error:
-        raise StoreUrlError(f"store URL {_redacted_roughly(url)!r}: {error}") from None
+        raise StoreUrlError(f"store URL {redacted_url(url)!r}: {error}") from None
     if parts.scheme not in _POSTGRES_SCHEMES:
-        raise StoreUrlError(f"not a postgresql URL: {_redacted(url)!r}")
+        raise StoreUrlError(f"not a postgresql URL: {redacted_url(url)!r}")
     if port == 0:
-        raise StoreUrlError(f"store URL {_redacted(url)!r}: port 0 is no server's port")
+        raise StoreUrlError(f"store URL {redacted_url(url)!r}: port 0 is no server's port")
     if parts.fragment:
-        raise StoreUrlError(f"store URL {_redacted(url)!r}: a fragment means nothing here")
+        raise StoreUrlError(f"store URL {redacted_url(url)!r}: a fragment means nothing here")
     ours: dict[str, int] = {}
     theirs: list[tuple[str, str]] = []
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name not in _POSTGRES_OPTIONS:
             theirs.append((name, value))
         elif not value.isdigit():
-            raise StoreUrlError(f"store URL {_redacted(url)!r}: {name} must be a whole number")
+            raise StoreUrlError(f"store URL {redacted_url(url)!r}: {name} must be a whole number")
         else:
             ours[name] = int(value)
     location = PostgresLocation(
@@ -107,26 +109,23 @@ def parse_postgres_url(url: str) -> PostgresLocation:
     )
     if not location.max_size >= 1 or location.min_size > location.max_size:
         raise StoreUrlError(
-            f"store URL {_redacted(url)!r}: need 0 <= min_size <= max_size and max_size >= 1"
+            f"store URL {redacted_url(url)!r}: need 0 <= min_size <= max_size and max_size >= 1"
         )
     return location
 
 
-def _redacted_roughly(url: str) -> str:
-    """``url`` with anything between ``://`` and ``@`` replaced, for URLs urlsplit refuses."""
+def redacted_url(url: str) -> str:
+    """``url`` with its password replaced, as a userinfo part or a ``password`` query
+    parameter (libpq reads both): URLs end up in logs and errors. Text only, so it
+    works on URLs that urlsplit refuses too."""
     scheme, separator, rest = url.partition("://")
-    if not separator or "@" not in rest:
+    if not separator:
         return url
-    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-
-
-def _redacted(url: str) -> str:
-    """``url`` with its password, if any, replaced: URLs end up in logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    credentials, at, location = rest.rpartition("@")
+    user, colon, _ = credentials.partition(":")
+    if at and colon:
+        rest = f"{user}:***@{location}"
+    return scheme + separator + _PASSWORD_PARAMETER.sub(r"\1***", rest)
 
 
 async def open_store(url: str, *, create: bool = True) -> SqliteStore | PostgresStore:
@@ -136,7 +135,7 @@ async def open_store(url: str, *, create: bool = True) -> SqliteStore | Postgres
     try:
         scheme = urlsplit(url).scheme
     except ValueError as error:
-        raise StoreUrlError(f"store URL {_redacted_roughly(url)!r}: {error}") from None
+        raise StoreUrlError(f"store URL {redacted_url(url)!r}: {error}") from None
     if scheme == "sqlite":
         location = parse_sqlite_url(url)
         return await SqliteStore.open(
@@ -151,6 +150,6 @@ async def open_store(url: str, *, create: bool = True) -> SqliteStore | Postgres
             statement_timeout_ms=pg.statement_timeout_ms,
         )
     raise StoreUrlError(
-        f"unsupported store URL {_redacted(url)!r}: use sqlite:///path/to/file.db "
+        f"unsupported store URL {redacted_url(url)!r}: use sqlite:///path/to/file.db "
         "or postgresql://user@host:5432/database"
     )

@@ -111,6 +111,12 @@ CASES: list[tuple[str, Case, int, str]] = [
         "larger than 64 MiB",
     ),
     (
+        "endless-policy",
+        lambda f, t: ["policy", "check", "-f", str(f["manifest"]), "--policy", "/dev/zero"],
+        1,
+        "/dev/zero: document 1: is larger than 64 MiB",
+    ),
+    (
         "postgres-port-out-of-range",
         lambda f, t: ["--store", "postgresql://u@127.0.0.1:99999/db", "deployment", "list"],
         1,

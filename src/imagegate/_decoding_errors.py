@@ -1,4 +1,5 @@
-"""Where in a decoded JSON document msgspec found a problem, as a path people can read."""
+"""Where in a decoded document (JSON, YAML) msgspec found a problem, as a path people
+can read: what the API, the policy loader and the report parsers all name in errors."""
 
 from __future__ import annotations
 
