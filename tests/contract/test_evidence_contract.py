@@ -10,13 +10,11 @@ from types import MappingProxyType
 
 import pytest
 
+from imagegate.evidence import EvidenceStore, ScanNotFoundError, ScanRetiredError
 from imagegate.facts import (
     Evidence,
-    EvidenceStore,
     Provenance,
-    ScanNotFoundError,
     ScanReport,
-    ScanRetiredError,
     ScanRetirement,
     Severity,
     StoredScan,

@@ -6,14 +6,8 @@ import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from imagegate.facts import (
-    Evidence,
-    Provenance,
-    ScanNotFoundError,
-    ScanReport,
-    ScanRetirement,
-    StoredScan,
-)
+from imagegate.evidence import ScanNotFoundError
+from imagegate.facts import Evidence, Provenance, ScanReport, ScanRetirement, StoredScan
 
 DIGEST = "sha256:" + "a" * 64
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -13,15 +13,10 @@ from typing import Protocol, TypeVar, runtime_checkable
 import structlog
 
 from imagegate.admission._decide import ContainerFacts
-from imagegate.facts import (
-    CachedEvidence,
-    Credentials,
-    Evidence,
-    FactsCache,
-    ImageFacts,
-    ScanReport,
-)
+from imagegate.evidence import CachedEvidence
+from imagegate.facts import Evidence, ImageFacts, ScanReport
 from imagegate.policy import Deployed, Need, Unavailable
+from imagegate.registry import Credentials, FactsCache
 from imagegate.tracking import DeploymentQuery, ImageReference, Platform, Tracker
 from imagegate.workloads import ContainerImage
 

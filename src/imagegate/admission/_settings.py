@@ -8,8 +8,8 @@ from pathlib import Path
 from imagegate.admission._callers import WebhookCallers
 from imagegate.admission._environments import EnvironmentMapping
 from imagegate.admission._naming import DeploymentNameTemplate
-from imagegate.facts import RegistrySettings
 from imagegate.policy import Mode
+from imagegate.registry import RegistrySettings
 from imagegate.tracking import Platform
 
 

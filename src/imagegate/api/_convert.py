@@ -30,16 +30,13 @@ from imagegate.api._wire import (
     SimpleDeploymentBody,
     VulnerabilityOut,
 )
-from imagegate.facts import (
-    Evidence,
+from imagegate.evidence import (
     EvidenceStore,
-    Provenance,
     ScanFormat,
-    ScanReport,
-    Severity,
     parse_provenance_evidence,
     parse_scan_report,
 )
+from imagegate.facts import Evidence, Provenance, ScanReport, Severity
 from imagegate.tracking import (
     DEFAULT_ENVIRONMENT,
     Artifact,

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from imagegate._decoding_errors import locate
 from imagegate.api._wire import ErrorDetail, ErrorOut
-from imagegate.facts import ScanNotFoundError, ScanRetiredError
+from imagegate.evidence import ScanNotFoundError, ScanRetiredError
 from imagegate.tracking import (
     AmbiguousDeploymentError,
     ArtifactMismatchError,

@@ -42,7 +42,7 @@ from imagegate.api._wire import (
     SimpleDeploymentBody,
 )
 from imagegate.auth import ApiKey, Scope
-from imagegate.facts import EvidenceStore
+from imagegate.evidence import EvidenceStore
 from imagegate.tracking import (
     DeploymentQuery,
     InvalidFieldError,

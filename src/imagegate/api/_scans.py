@@ -8,12 +8,8 @@ from datetime import datetime
 
 from imagegate.api._convert import evidence_digest, severity_counts_to_wire, timestamp_to_wire
 from imagegate.api._wire import ScanListOut, ScanRetirementOut, StoredScanOut
-from imagegate.facts import (
-    EvidenceStore,
-    StoredScan,
-    counting_scan,
-    retirement_reason,
-)
+from imagegate.evidence import EvidenceStore, counting_scan, retirement_reason
+from imagegate.facts import StoredScan
 from imagegate.tracking import InvalidParameterError
 
 # Scan ids are the stores' 64-bit row ids.

@@ -24,8 +24,8 @@ from imagegate.cli._commands import (
 )
 from imagegate.cli._parser import build_parser
 from imagegate.cli._serve import run_serve
-from imagegate.facts import DockerConfigError
 from imagegate.policy import PolicyLoadError
+from imagegate.registry import DockerConfigError
 from imagegate.server import SettingsError
 from imagegate.store import StoreUrlError
 from imagegate.tls import CertificateError

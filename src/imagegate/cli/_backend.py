@@ -37,7 +37,7 @@ from imagegate.api import (
     retire_scan,
     set_provenance_evidence,
 )
-from imagegate.facts import EvidenceStore, ScanFormat
+from imagegate.evidence import EvidenceStore, ScanFormat
 from imagegate.store import PostgresStore, SqliteStore, open_store
 from imagegate.tracking import Origin, Tracker, utc_now
 

@@ -32,7 +32,7 @@ from imagegate.cli._output import (
     render_scans,
 )
 from imagegate.cli._policy import check_policy
-from imagegate.facts import ScanFormat, retirement_reason
+from imagegate.evidence import ScanFormat, retirement_reason
 from imagegate.store import open_store
 from imagegate.tls import generate_certificates, write_certificates
 from imagegate.tracking import MAX_PAGE_SIZE, Kind, utc_now

@@ -10,7 +10,7 @@ from imagegate import __version__
 from imagegate.admission import DEFAULT_ENVIRONMENT_LABEL, DEFAULT_TEMPLATE
 from imagegate.auth import Scope
 from imagegate.cli._output import FORMATS
-from imagegate.facts import ScanFormat
+from imagegate.evidence import ScanFormat
 from imagegate.policy import Mode
 from imagegate.store import DEFAULT_STORE_URL
 from imagegate.tracking import Kind

@@ -20,7 +20,6 @@ from imagegate.cluster import (
     SelectorError,
     parse_selector,
 )
-from imagegate.facts import LOOPBACK_REGISTRIES, RegistrySettings
 from imagegate.kube import (
     CertificateRequirements,
     CertificateSettings,
@@ -29,6 +28,7 @@ from imagegate.kube import (
 )
 from imagegate.logs import configure_logging
 from imagegate.policy import Mode, load_policies
+from imagegate.registry import LOOPBACK_REGISTRIES, RegistrySettings
 from imagegate.server import ServerSettings, SettingsError, serve
 from imagegate.tracking import Platform, TrackerSettings, validate_environment_name
 

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 import structlog
 
-from imagegate.facts import Credentials, DockerConfigError, credentials_from_docker_config
 from imagegate.kube._client import KubeApiError, KubeClient
+from imagegate.registry import Credentials, DockerConfigError, credentials_from_docker_config
 
 log = structlog.get_logger("imagegate.kube")
 

@@ -41,13 +41,7 @@ from imagegate.api import (
     json_errors,
 )
 from imagegate.cluster import ClusterState, ClusterWatch, cluster_access
-from imagegate.facts import (
-    CachedEvidence,
-    DockerConfigError,
-    FactsCache,
-    RegistryClient,
-    credentials_from_docker_config,
-)
+from imagegate.evidence import CachedEvidence
 from imagegate.kube import (
     CertificateManager,
     KubeClient,
@@ -62,6 +56,12 @@ from imagegate.kube import (
 from imagegate.metrics import Metrics
 from imagegate.policy import PolicySource, baseline_policy
 from imagegate.recording import HeartbeatThrottle, Recorder, Spool
+from imagegate.registry import (
+    DockerConfigError,
+    FactsCache,
+    RegistryClient,
+    credentials_from_docker_config,
+)
 from imagegate.server._readiness import Readiness
 from imagegate.server._recording import Recording, ServedCluster
 from imagegate.server._settings import ServerSettings, SettingsError

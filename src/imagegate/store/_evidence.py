@@ -8,19 +8,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 
-from imagegate.facts import (
-    Evidence,
-    Provenance,
+from imagegate.evidence import (
     ScanNotFoundError,
-    ScanReport,
     ScanRetiredError,
-    ScanRetirement,
-    StoredScan,
     decode_vulnerabilities,
     encode_vulnerabilities,
     ranked_scans,
     scan_rank,
 )
+from imagegate.facts import Evidence, Provenance, ScanReport, ScanRetirement, StoredScan
 from imagegate.store._sql import Dialect, Fetch, Query, Steps
 
 

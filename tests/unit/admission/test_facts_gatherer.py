@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from imagegate.admission import ContainerFacts, FactsGatherer
-from imagegate.facts import CachedEvidence, Evidence
+from imagegate.evidence import CachedEvidence
+from imagegate.facts import Evidence
 from imagegate.policy import Need, Unavailable
 from imagegate.tracking import Platform, parse_reference
 from imagegate.workloads import ContainerImage, ContainerType

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imagegate.facts import ScanFormat, parse_scan_report
+from imagegate.evidence import ScanFormat, parse_scan_report
 from imagegate.policy._loading import load_file
 from imagegate.tracking import TrackingError, parse_reference
 

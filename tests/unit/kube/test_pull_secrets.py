@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from imagegate.facts import Credentials, DockerConfigError
 from imagegate.kube import credentials_of_secret
+from imagegate.registry import Credentials, DockerConfigError
 
 
 def secret(

@@ -27,14 +27,7 @@ from imagegate.admission import (
     decode_review,
     workload_of,
 )
-from imagegate.facts import (
-    Evidence,
-    ImageFacts,
-    Provenance,
-    ScanReport,
-    Severity,
-    Vulnerability,
-)
+from imagegate.facts import Evidence, ImageFacts, Provenance, ScanReport, Severity, Vulnerability
 from imagegate.policy import (
     API_VERSION,
     KIND,
