@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from typing import Protocol, TypeVar
 
+import aiohttp
 import msgspec
 
 from imagegate.api import (
@@ -199,25 +198,26 @@ class RemoteBackend:
         self._server = server.rstrip("/")
         self._token = token
         self._ssl = _ca_context(ca_file) if ca_file else None
+        self._session: aiohttp.ClientSession | None = None
 
     async def record(self, body: DeploymentBody) -> RecordResultOut:
-        return self._call("POST", "/api/v1/deployments", RecordResultOut, body=body)
+        return await self._call("POST", "/api/v1/deployments", RecordResultOut, body=body)
 
     async def list_deployments(self, parameters: Mapping[str, str]) -> DeploymentPageOut:
         query = urllib.parse.urlencode(parameters)
-        return self._call("GET", f"/api/v1/deployments?{query}", DeploymentPageOut)
+        return await self._call("GET", f"/api/v1/deployments?{query}", DeploymentPageOut)
 
     async def create_environment(self, body: EnvironmentBody) -> EnvironmentOut:
-        return self._call("POST", "/api/v1/environments", EnvironmentOut, body=body)
+        return await self._call("POST", "/api/v1/environments", EnvironmentOut, body=body)
 
     async def list_environments(self) -> list[EnvironmentOut]:
-        listing = self._call("GET", "/api/v1/environments", _EnvironmentList)
+        listing = await self._call("GET", "/api/v1/environments", _EnvironmentList)
         return listing.items
 
     async def get_environment(self, name: str) -> EnvironmentOut | None:
         path = f"/api/v1/environments/{urllib.parse.quote(name, safe='')}"
         try:
-            return self._call("GET", path, EnvironmentOut)
+            return await self._call("GET", path, EnvironmentOut)
         except _NotFoundError:
             return None
 
@@ -226,31 +226,32 @@ class RemoteBackend:
     ) -> ScanReportOut:
         query = f"?format={scan_format.value}" if scan_format else ""
         path = f"{_evidence_path(digest)}/scans{query}"
-        return self._call("POST", path, ScanReportOut, data=document)
+        return await self._call("POST", path, ScanReportOut, data=document)
 
     async def push_provenance(self, digest: str, document: bytes) -> ProvenanceEvidenceOut:
         path = f"{_evidence_path(digest)}/provenance"
-        return self._call("POST", path, ProvenanceEvidenceOut, data=document)
+        return await self._call("POST", path, ProvenanceEvidenceOut, data=document)
 
     async def get_evidence(self, digest: str) -> EvidenceOut:
-        return self._call("GET", _evidence_path(digest), EvidenceOut)
+        return await self._call("GET", _evidence_path(digest), EvidenceOut)
 
     async def list_scans(self, digest: str) -> ScanListOut:
-        return self._call("GET", f"{_evidence_path(digest)}/scans", ScanListOut)
+        return await self._call("GET", f"{_evidence_path(digest)}/scans", ScanListOut)
 
     async def retire_scan(self, digest: str, scan_id: int, reason: str) -> StoredScanOut:
         path = f"{_evidence_path(digest)}/scans/{scan_id}/retire"
         body = ScanRetirementBody(reason=reason)
-        return self._call("POST", path, StoredScanOut, body=body)
+        return await self._call("POST", path, StoredScanOut, body=body)
 
     async def cluster(self, *, records: bool) -> ClusterOut:
         query = "?records=true" if records else ""
-        return self._call("GET", f"/api/v1/cluster{query}", ClusterOut)
+        return await self._call("GET", f"/api/v1/cluster{query}", ClusterOut)
 
     async def close(self) -> None:
-        return None
+        if self._session is not None:
+            await self._session.close()
 
-    def _call(
+    async def _call(
         self,
         method: str,
         path: str,
@@ -259,7 +260,6 @@ class RemoteBackend:
         body: msgspec.Struct | None = None,
         data: bytes | None = None,
     ) -> T:
-        # The CLI makes one call at a time, so a blocking client inside the coroutine is fine.
         headers = {"Accept": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -268,25 +268,25 @@ class RemoteBackend:
             data = msgspec.json.encode(body)
         if data is not None:
             headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(  # noqa: S310 - the URL scheme is checked in main
-            self._server + path, data=data, method=method, headers=headers
-        )
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=_TIMEOUT_S),
+                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl else True),
+            )
         try:
-            with urllib.request.urlopen(  # noqa: S310
-                request, timeout=_TIMEOUT_S, context=self._ssl
+            async with self._session.request(
+                method, self._server + path, data=data, headers=headers
             ) as response:
-                return msgspec.json.decode(response.read(), type=answer)
-        except urllib.error.HTTPError as error:
-            raise _http_error(error) from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
+                content = await response.read()
+                if response.status >= 400:
+                    raise _http_error(response.status, response.reason, content)
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            reason = "no answer in time" if isinstance(error, TimeoutError) else error
             raise CliError(f"cannot reach {self._server}: {reason}", exit_code=3) from None
+        try:
+            return msgspec.json.decode(content, type=answer)
         except msgspec.DecodeError as error:
             raise CliError(f"unexpected answer from {self._server}: {error}") from None
-
-
-class _Closable(Protocol):
-    async def close(self) -> None: ...
 
 
 class _EnvironmentList(msgspec.Struct):
@@ -301,12 +301,12 @@ def _evidence_path(digest: str) -> str:
     return f"/api/v1/evidence/{urllib.parse.quote(digest, safe=':')}"
 
 
-def _http_error(error: urllib.error.HTTPError) -> CliError:
+def _http_error(status: int, reason: str | None, content: bytes) -> CliError:
     try:
-        detail = json.loads(error.read())["error"]
+        detail = json.loads(content)["error"]
         message = str(detail["message"])
     except (ValueError, KeyError, TypeError):
-        message = f"HTTP {error.code} {error.reason}"
-    if error.code == 404:
+        message = f"HTTP {status} {reason or ''}".rstrip()
+    if status == 404:
         return _NotFoundError(message)
-    return CliError(message, exit_code=3 if error.code >= 500 else 1)
+    return CliError(message, exit_code=3 if status >= 500 else 1)
