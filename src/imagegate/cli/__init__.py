@@ -15,13 +15,7 @@ from collections.abc import Sequence
 
 from imagegate.admission import ManifestError, TemplateError
 from imagegate.cli._backend import Backend, CliError, CommandFailed, LocalBackend, RemoteBackend
-from imagegate.cli._commands import (
-    COMMANDS,
-    LOCAL_ONLY_COMMANDS,
-    OFFLINE_COMMANDS,
-    SERVER_ONLY_COMMANDS,
-    creates_store,
-)
+from imagegate.cli._commands import COMMANDS, BackendCommand, StandaloneCommand, creates_store
 from imagegate.cli._parser import build_parser
 from imagegate.cli._serve import run_serve
 from imagegate.policy import PolicyLoadError
@@ -86,26 +80,23 @@ def _execute(arguments: argparse.Namespace) -> str | None:
     return asyncio.run(_run(arguments.command_name, arguments))
 
 
-async def _run(command: str, arguments: argparse.Namespace) -> str | None:
-    handler = COMMANDS[command]
-    backend = await _backend(command, arguments)
+async def _run(name: str, arguments: argparse.Namespace) -> str | None:
+    command = COMMANDS[name]
+    if isinstance(command, StandaloneCommand):
+        if command.local_store_only and arguments.server:
+            raise CliError(f"'{name}' works on the local store only")
+        return await command.run(arguments)
+    backend = _backend(name, command, arguments)
     try:
-        return await handler(arguments, backend)
+        return await command.run(arguments, backend)
     finally:
-        if backend is not None:
-            await backend.close()
+        await backend.close()
 
 
-async def _backend(command: str, arguments: argparse.Namespace) -> Backend | None:
-    if command in OFFLINE_COMMANDS:
-        return None
-    if command in LOCAL_ONLY_COMMANDS:
-        if arguments.server:
-            raise CliError(f"'{command.replace('.', ' ')}' works on the local store only")
-        return None
-    if command in SERVER_ONLY_COMMANDS and not arguments.server:
+def _backend(name: str, command: BackendCommand, arguments: argparse.Namespace) -> Backend:
+    if command.server_only and not arguments.server:
         raise CliError(
-            f"'{command.replace('.', ' ')}' asks a running server (what its cluster watch "
+            f"'{name}' asks a running server (what its cluster watch "
             "holds is in no store): give --server URL"
         )
     if arguments.server:

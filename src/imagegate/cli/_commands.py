@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from imagegate.api import (
@@ -37,13 +38,35 @@ from imagegate.store import open_store
 from imagegate.tls import generate_certificates, write_certificates
 from imagegate.tracking import MAX_PAGE_SIZE, Kind, utc_now
 
-Command = Callable[[argparse.Namespace, Backend | None], Awaitable[str | None]]
+
+@dataclass(frozen=True, slots=True)
+class BackendCommand:
+    """A command that acts on records: through the local store or ``--server``."""
+
+    run: Callable[[argparse.Namespace, Backend], Awaitable[str]]
+    server_only: bool = False
+    """About a running server's state (its cluster watch), which no store holds."""
+    reads_only: bool = False
+    """Reads, or changes only what is already there: on a local store that does not
+    exist it fails, rather than create an empty one that hides a mistyped path."""
+
+
+@dataclass(frozen=True, slots=True)
+class StandaloneCommand:
+    """A command that needs no backend: offline, or on the local store by itself."""
+
+    run: Callable[[argparse.Namespace], Awaitable[str]]
+    local_store_only: bool = False
+    """Works on the local store only (API keys are never managed over the API)."""
+    reads_only: bool = False
+
+
+Command = BackendCommand | StandaloneCommand
 
 _CA_VALID_DAYS = 3650
 
 
-async def record_deployment(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def record_deployment(arguments: argparse.Namespace, backend: Backend) -> str:
     if arguments.oci_ref is None and arguments.name is None and arguments.status == "deployed":
         raise CliError("name the artifact: --oci-ref REPO[:TAG]@DIGEST, or --name REPO --digest …")
     if arguments.oci_ref is not None and (arguments.digest or arguments.tag):
@@ -72,8 +95,7 @@ async def record_deployment(arguments: argparse.Namespace, backend: Backend | No
     return render_result(await backend.record(body), arguments.output)
 
 
-async def list_deployments(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def list_deployments(arguments: argparse.Namespace, backend: Backend) -> str:
     if arguments.limit is not None and arguments.limit < 1:
         raise CliError("--limit must be at least 1")
     filters = {
@@ -98,26 +120,23 @@ async def list_deployments(arguments: argparse.Namespace, backend: Backend | Non
     return render_records(records, arguments.output)
 
 
-async def create_environment(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def create_environment(arguments: argparse.Namespace, backend: Backend) -> str:
     body = EnvironmentBody(name=arguments.name, description=arguments.description)
     return render_environment(await backend.create_environment(body), arguments.output)
 
 
-async def list_environments(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def list_environments(arguments: argparse.Namespace, backend: Backend) -> str:
     return render_environments(await backend.list_environments(), arguments.output)
 
 
-async def describe_environment(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def describe_environment(arguments: argparse.Namespace, backend: Backend) -> str:
     environment = await backend.get_environment(arguments.name)
     if environment is None:
         raise CliError(f"environment {arguments.name!r} does not exist")
     return render_environment(environment, arguments.output)
 
 
-async def create_api_key(arguments: argparse.Namespace, backend: Backend | None) -> str:
+async def create_api_key(arguments: argparse.Namespace) -> str:
     store = await open_store(arguments.store, create=creates_store(arguments))
     try:
         issued = issue_key(
@@ -132,7 +151,7 @@ async def create_api_key(arguments: argparse.Namespace, backend: Backend | None)
     return issued.token
 
 
-async def list_api_keys(arguments: argparse.Namespace, backend: Backend | None) -> str:
+async def list_api_keys(arguments: argparse.Namespace) -> str:
     store = await open_store(arguments.store, create=creates_store(arguments))
     try:
         keys = await store.list_api_keys()
@@ -158,7 +177,7 @@ async def list_api_keys(arguments: argparse.Namespace, backend: Backend | None) 
     return "\n".join(lines)
 
 
-async def revoke_api_key(arguments: argparse.Namespace, backend: Backend | None) -> str:
+async def revoke_api_key(arguments: argparse.Namespace) -> str:
     store = await open_store(arguments.store, create=creates_store(arguments))
     try:
         revoked = await store.revoke_api_key(arguments.key_id, now=utc_now())
@@ -169,9 +188,7 @@ async def revoke_api_key(arguments: argparse.Namespace, backend: Backend | None)
     return f"revoked {arguments.key_id}"
 
 
-async def generate_certificates_command(
-    arguments: argparse.Namespace, backend: Backend | None
-) -> str:
+async def generate_certificates_command(arguments: argparse.Namespace) -> str:
     if not arguments.dns and not arguments.ip:
         raise CliError("name the server: at least one --dns NAME or --ip ADDR")
     if arguments.days < 1:
@@ -192,8 +209,7 @@ async def generate_certificates_command(
     return f"wrote {written}\ncaBundle: {certs.ca_bundle}"
 
 
-async def push_evidence(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def push_evidence(arguments: argparse.Namespace, backend: Backend) -> str:
     if arguments.provenance is not None:
         if arguments.format is not None:
             raise CliError("--format goes with --scan, not with --provenance")
@@ -215,21 +231,18 @@ async def push_evidence(arguments: argparse.Namespace, backend: Backend | None) 
     )
 
 
-async def show_evidence(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def show_evidence(arguments: argparse.Namespace, backend: Backend) -> str:
     evidence = await backend.get_evidence(arguments.digest)
     if arguments.output != "table":
         return render_document(evidence, arguments.output)
     return _render_evidence(evidence)
 
 
-async def list_scans(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def list_scans(arguments: argparse.Namespace, backend: Backend) -> str:
     return render_scans(await backend.list_scans(arguments.digest), arguments.output)
 
 
-async def retire_scan(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def retire_scan(arguments: argparse.Namespace, backend: Backend) -> str:
     # Checked here too, so that a remote call is not made for an id no server takes.
     retired = await backend.retire_scan(
         arguments.digest, scan_id_from(arguments.id), retirement_reason(arguments.reason)
@@ -237,52 +250,33 @@ async def retire_scan(arguments: argparse.Namespace, backend: Backend | None) ->
     return render_retired_scan(retired, arguments.output)
 
 
-async def show_cluster(arguments: argparse.Namespace, backend: Backend | None) -> str:
-    assert backend is not None
+async def show_cluster(arguments: argparse.Namespace, backend: Backend) -> str:
     return render_cluster(await backend.cluster(records=arguments.records), arguments.output)
 
 
 COMMANDS: dict[str, Command] = {
-    "deployment.record": record_deployment,
-    "deployment.list": list_deployments,
-    "environment.create": create_environment,
-    "environment.list": list_environments,
-    "environment.describe": describe_environment,
-    "apikey.create": create_api_key,
-    "apikey.list": list_api_keys,
-    "apikey.revoke": revoke_api_key,
-    "certs.generate": generate_certificates_command,
-    "evidence.push": push_evidence,
-    "evidence.show": show_evidence,
-    "evidence.scans": list_scans,
-    "evidence.retire-scan": retire_scan,
-    "policy.check": check_policy,
-    "cluster.status": show_cluster,
+    "deployment record": BackendCommand(record_deployment),
+    "deployment list": BackendCommand(list_deployments, reads_only=True),
+    "environment create": BackendCommand(create_environment),
+    "environment list": BackendCommand(list_environments, reads_only=True),
+    "environment describe": BackendCommand(describe_environment, reads_only=True),
+    "apikey create": StandaloneCommand(create_api_key, local_store_only=True),
+    "apikey list": StandaloneCommand(list_api_keys, local_store_only=True, reads_only=True),
+    "apikey revoke": StandaloneCommand(revoke_api_key, local_store_only=True, reads_only=True),
+    "certs generate": StandaloneCommand(generate_certificates_command),
+    "evidence push": BackendCommand(push_evidence),
+    "evidence show": BackendCommand(show_evidence, reads_only=True),
+    "evidence scans": BackendCommand(list_scans, reads_only=True),
+    "evidence retire-scan": BackendCommand(retire_scan, reads_only=True),
+    "policy check": StandaloneCommand(check_policy),
+    "cluster status": BackendCommand(show_cluster, server_only=True),
 }
-LOCAL_ONLY_COMMANDS = frozenset({"apikey.create", "apikey.list", "apikey.revoke"})
-SERVER_ONLY_COMMANDS = frozenset({"cluster.status"})
-"""Commands about a running server's state, which no store holds."""
-OFFLINE_COMMANDS = frozenset({"certs.generate", "policy.check"})
-"""Commands that use neither a store nor a server."""
-EXISTING_STORE_COMMANDS = frozenset(
-    {
-        "deployment.list",
-        "environment.list",
-        "environment.describe",
-        "evidence.show",
-        "evidence.scans",
-        "evidence.retire-scan",
-        "apikey.list",
-        "apikey.revoke",
-    }
-)
-"""Commands that read, or change only what is already there: on a store that does not
-exist they fail, rather than create an empty one that hides a mistyped path."""
+"""Every command but ``serve``, by the words that name it on the command line."""
 
 
 def creates_store(arguments: argparse.Namespace) -> bool:
     """Whether the command may create the local store it is given, if missing."""
-    return bool(arguments.command_name not in EXISTING_STORE_COMMANDS)
+    return not COMMANDS[arguments.command_name].reads_only
 
 
 def _read_document(path: Path, *, limit: int) -> bytes:

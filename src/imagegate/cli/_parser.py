@@ -409,7 +409,7 @@ def _add_policy(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     policy_commands = policy.add_subparsers(dest="policy_action", required=True)
     text = "judge the workloads of manifests offline, as admission would; non-zero on denials"
     check = policy_commands.add_parser("check", help=text, description=text)
-    check.set_defaults(command_name="policy.check")
+    check.set_defaults(command_name="policy check")
     check.add_argument(
         "-f",
         "--file",
@@ -445,7 +445,7 @@ def _add_certs(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     certs_commands = certs.add_subparsers(dest="certs_action", required=True)
     text = "make a CA and a serving certificate signed by it; prints the caBundle"
     generate = certs_commands.add_parser("generate", help=text, description=text)
-    generate.set_defaults(command_name="certs.generate")
+    generate.set_defaults(command_name="certs generate")
     generate.add_argument(
         "--dns",
         action="append",
@@ -524,7 +524,7 @@ def _leaf(
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=text, description=text, parents=[connection])
     group = commands.dest.removesuffix("_action")
-    parser.set_defaults(command_name=f"{group}.{name}")
+    parser.set_defaults(command_name=f"{group} {name}")
     return parser
 
 

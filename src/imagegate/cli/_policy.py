@@ -12,12 +12,12 @@ from imagegate.admission import (
     check_objects,
     manifest_objects,
 )
-from imagegate.cli._backend import Backend, CommandFailed
+from imagegate.cli._backend import CommandFailed
 from imagegate.policy import Mode, baseline_policy, load_policies
 from imagegate.tracking import Platform, utc_now
 
 
-async def check_policy(arguments: argparse.Namespace, backend: Backend | None) -> str:
+async def check_policy(arguments: argparse.Namespace) -> str:
     """Judge every workload in ``-f`` against ``--policy``; fail on enforced violations."""
     baseline = baseline_policy(Mode(arguments.require_digest))
     documents = load_policies(Path(arguments.policy)) if arguments.policy else ()
