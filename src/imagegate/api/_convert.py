@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -65,6 +66,8 @@ from imagegate.tracking import (
 
 T = TypeVar("T")
 
+_CURSOR_ALPHABET = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What an encoded cursor is written with (as the document's pattern says)."""
 _CURSOR_PREFIX = "v1:"
 
 
@@ -227,6 +230,9 @@ def encode_cursor(after_id: int) -> str:
 
 def decode_cursor(cursor: str) -> int:
     """The record id a cursor continues after; InvalidParameterError for a cursor not ours."""
+    # b64decode skips characters outside its alphabet: "djE6MQ!!" would pass for "djE6MQ".
+    if not _CURSOR_ALPHABET.fullmatch(cursor):
+        raise InvalidParameterError("cursor is not one this API returned", field="cursor")
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if text.startswith(_CURSOR_PREFIX):

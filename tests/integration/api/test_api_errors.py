@@ -292,6 +292,7 @@ async def test_oversize_chunked_body_is_refused(live_server: LiveServer, token: 
         ({"kind": "VM"}, "kind", "CONTAINER_IMAGE, HELM_CHART"),
         ({"cursor": "not-a-cursor"}, "cursor", "not one this API returned"),
         ({"cursor": ""}, "cursor", "not one this API returned"),
+        ({"cursor": "djE6MQ!!"}, "cursor", "not one this API returned"),
         ({"enviroment": "x"}, "enviroment", "unknown query parameter"),
     ],
 )

@@ -38,6 +38,7 @@ from imagegate.api import (
     result_to_wire,
 )
 from imagegate.api import _wire as wire
+from imagegate.api._convert import _CURSOR_ALPHABET
 from imagegate.auth import ApiKey, Scope
 from imagegate.server import ServerSettings, build_app
 from imagegate.tracking import (
@@ -372,7 +373,10 @@ def test_listing_parameter_types_and_defaults_are_those_of_the_code(
         "default": defaults.limit,
     }
     assert parameters["history"]["schema"] == {"type": "boolean", "default": defaults.history}
-    assert parameters["cursor"]["schema"] == {"type": "string"}
+    assert parameters["cursor"]["schema"] == {
+        "type": "string",
+        "pattern": f"^{_CURSOR_ALPHABET.pattern}$",
+    }
     assert parameters["kind"]["schema"]["enum"] == [kind.value for kind in Kind]
     assert parameters["status"]["schema"]["enum"] == [status.value for status in Status]
 
