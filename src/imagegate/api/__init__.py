@@ -2,12 +2,8 @@
 
 from imagegate.api._auth import Authenticator
 from imagegate.api._convert import (
-    add_scan_evidence,
     encode_cursor,
     environment_to_wire,
-    evidence_digest,
-    evidence_to_wire,
-    get_evidence,
     page_to_wire,
     record_full,
     record_simple,
@@ -15,11 +11,17 @@ from imagegate.api._convert import (
     request_from_full,
     request_from_simple,
     result_to_wire,
+)
+from imagegate.api._errors import ApiError, error_response, response_for
+from imagegate.api._evidence import (
+    add_scan_evidence,
+    evidence_digest,
+    evidence_to_wire,
+    get_evidence,
     scan_format_from,
     scan_report_to_wire,
     set_provenance_evidence,
 )
-from imagegate.api._errors import ApiError, error_response, response_for
 from imagegate.api._routes import (
     API_SETTINGS,
     AUTHENTICATOR,

@@ -17,20 +17,22 @@ from aiohttp import web
 from imagegate.api._auth import Authenticator
 from imagegate.api._body import read_json_body
 from imagegate.api._convert import (
-    add_scan_evidence,
     decode_cursor,
     environment_to_wire,
-    evidence_digest,
-    get_evidence,
     logical_environment_to_wire,
     page_to_wire,
     record_full,
     record_simple,
     result_to_wire,
+)
+from imagegate.api._errors import ApiError, error_response, response_for
+from imagegate.api._evidence import (
+    add_scan_evidence,
+    evidence_digest,
+    get_evidence,
     scan_format_from,
     set_provenance_evidence,
 )
-from imagegate.api._errors import ApiError, error_response, response_for
 from imagegate.api._scans import list_scans, retire_scan, scan_id_from
 from imagegate.api._wire import (
     ClusterOut,

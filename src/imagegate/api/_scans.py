@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from imagegate.api._convert import evidence_digest, severity_counts_to_wire, timestamp_to_wire
+from imagegate.api._convert import timestamp_to_wire
+from imagegate.api._evidence import evidence_digest, severity_counts_to_wire
 from imagegate.api._wire import ScanListOut, ScanRetirementOut, StoredScanOut
 from imagegate.evidence import EvidenceStore, counting_scan, retirement_reason
 from imagegate.facts import StoredScan
