@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from imagegate._backoff import Backoff
 from imagegate._tasks import stop
 from imagegate.cluster._selector import LabelSelector
 from imagegate.cluster._state import ClusterState, ReconcilePlan
@@ -269,16 +270,15 @@ class ClusterWatch:
             gauge.labels(reason=reason).set(count)
 
     async def _reconcile_until_done(self) -> None:
-        delay = 1.0
+        backoff = Backoff(1.0, 30.0)
         while True:
             try:
                 await self.reconcile()
             except (StoreError, KubeApiError) as error:
                 self._metrics.reconciliations.labels(outcome="failed").inc()
-                log.warning("reconcile_failed", error=str(error), retry_in_s=delay)
-                # Retry pacing while the store is down: nothing to await but time.
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                log.warning("reconcile_failed", error=str(error), retry_in_s=backoff.next_s)
+                # Retry pacing while the store is down.
+                await backoff.wait()
             else:
                 return
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from imagegate._backoff import Backoff
 from imagegate.kube._client import KubeApiError, KubeClient
 
 log = structlog.get_logger("imagegate.kube")
@@ -61,20 +62,21 @@ class ListWatch:
 
     async def run(self) -> None:
         """List and watch until cancelled; never raises for API failures."""
-        delay = self._retry_initial_s
+        backoff = Backoff(self._retry_initial_s, self._retry_max_s)
         while True:
             try:
                 resource_version = await self._list()
-                delay = self._retry_initial_s
+                backoff.reset()
                 while True:
                     resource_version = await self._watch(resource_version)
             except _RelistNeededError:
                 continue
             except KubeApiError as error:
-                log.warning("watch_failed", path=self.path, error=str(error), retry_in_s=delay)
-                # Reconnect pacing while the API is unreachable: nothing to await but time.
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry_max_s)
+                log.warning(
+                    "watch_failed", path=self.path, error=str(error), retry_in_s=backoff.next_s
+                )
+                # Reconnect pacing while the API is unreachable.
+                await backoff.wait()
 
     async def _list(self) -> str:
         items: list[dict[str, Any]] = []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from imagegate._backoff import Backoff
 from imagegate.metrics import Metrics
 from imagegate.recording._spool import Spool
 from imagegate.tracking import StoreError, Tracker
@@ -53,19 +54,18 @@ class Recorder:
 
     async def run(self) -> None:
         """Write spooled requests until cancelled; never raises for store failures."""
-        delay = self._settings.retry_initial_s
+        backoff = Backoff(self._settings.retry_initial_s, self._settings.retry_max_s)
         while True:
             self._spool.appended.clear()
             written = await self._write_one_batch()
             if written:
-                delay = self._settings.retry_initial_s
+                backoff.reset()
                 if written < self._settings.batch_size and self._settings.linger_s > 0:
                     await asyncio.sleep(self._settings.linger_s)
                 continue
             if self.store_unavailable.is_set():
                 # Retry pacing while the store is down: nothing to await but time.
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._settings.retry_max_s)
+                await backoff.wait()
                 continue
             await self._spool.appended.wait()
 

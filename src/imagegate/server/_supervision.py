@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from imagegate._backoff import Backoff
 from imagegate.metrics import Metrics
 
 log = structlog.get_logger("imagegate.server")
@@ -32,17 +33,16 @@ def supervised(
     """A task running ``start()``, started again (1 s, doubling to 60 s) whenever it fails."""
 
     async def run() -> None:
-        delay = restart_initial_s
+        backoff = Backoff(restart_initial_s, max(restart_initial_s, _RESTART_MAX_S))
         while True:
             try:
                 await start()
             except Exception:
                 metrics.background_failures.labels(task=name).inc()
-                log.exception("background_task_failed", task=name, restart_in_s=delay)
+                log.exception("background_task_failed", task=name, restart_in_s=backoff.next_s)
             else:
-                log.error("background_task_ended", task=name, restart_in_s=delay)
+                log.error("background_task_ended", task=name, restart_in_s=backoff.next_s)
             # Restart pacing: a task that fails at once must not spin.
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _RESTART_MAX_S)
+            await backoff.wait()
 
     return asyncio.create_task(run(), name=name)
