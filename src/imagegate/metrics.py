@@ -134,7 +134,7 @@ class Metrics:
         self.unrecorded_workloads = Gauge(
             "imagegate_unrecorded_containers",
             "Containers of workloads the cluster holds that have no record, by reason "
-            "(`imagegate cluster unrecorded` lists them).",
+            "(`imagegate cluster status` lists them).",
             ["reason"],
             registry=self.registry,
         )

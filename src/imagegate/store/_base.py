@@ -1,5 +1,5 @@
 """The store every database shares: ``tracking.Store``, ``auth.ApiKeyStore`` and
-``facts.EvidenceStore`` written once over the store logic; a database adds how it
+``evidence.EvidenceStore`` written once over the store logic; a database adds how it
 runs statements (``_read``, ``_write``), opens, migrates and closes."""
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class SqlStore(abc.ABC):
     async def revoke_api_key(self, key_id: str, *, now: datetime) -> bool:
         return await self._write(lambda: _api_keys.revoke_api_key(self.dialect, key_id, now))
 
-    # --- facts.EvidenceStore ----------------------------------------------------
+    # --- evidence.EvidenceStore ----------------------------------------------------
 
     async def add_scan(self, report: ScanReport, *, now: datetime) -> None:
         await self._write(lambda: _evidence.add_scan(self.dialect, report, now))

@@ -1,4 +1,4 @@
-"""Scan reports, their retirements and provenance (``facts.EvidenceStore``), once for
+"""Scan reports, their retirements and provenance (``evidence.EvidenceStore``), once for
 both databases. Reports are history: a retirement is a row of its own, never an edit."""
 
 from __future__ import annotations
