@@ -4,20 +4,22 @@ The official client parses connection settings; requests go through aiohttp so
 that nothing blocks the event loop.
 """
 
-from imagegate.kube._certificates import (
+from imagegate.kube._certificate_plan import (
     CertificateAction,
-    CertificateManager,
     CertificateOutcome,
     CertificatePlan,
     CertificateRequirements,
-    CertificateSettings,
-    CertificateSetupError,
     ca_bundle_patch,
     certificates_from_secret,
-    connect_for_certificates,
-    establish_certificates,
     plan_certificates,
     secret_data,
+)
+from imagegate.kube._certificates import (
+    CertificateManager,
+    CertificateSettings,
+    CertificateSetupError,
+    connect_for_certificates,
+    establish_certificates,
 )
 from imagegate.kube._client import KubeApiError, KubeClient
 from imagegate.kube._connection import KubeConfigError, KubeConnection, load_connection
