@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from imagegate._bounded import TooLargeError, read_at_most
+
 MAX_YAML_BYTES = 64 * 1024 * 1024
 """The largest YAML file read: far beyond any real one (etcd stores objects of 1.5 MiB),
 small enough that ``-f /dev/zero`` is an error, not an exhausted memory."""
@@ -23,11 +25,11 @@ def load_yaml_documents(file: Path, *, holding: str) -> list[Any]:
     what the file holds, for the reason a too deeply nested one is refused."""
     try:
         with file.open("rb") as stream:
-            data = stream.read(MAX_YAML_BYTES + 1)
+            data = read_at_most(stream, MAX_YAML_BYTES)
     except OSError as error:
         raise YamlFileError(f"cannot be read: {error.strerror}") from None
-    if len(data) > MAX_YAML_BYTES:
-        raise YamlFileError(f"is larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB")
+    except TooLargeError as error:
+        raise YamlFileError(str(error)) from None
     try:
         return list(yaml.safe_load_all(data.decode("utf-8")))
     except UnicodeDecodeError as error:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from imagegate.admission import AdmissionSettings, EnvironmentMapping
 from imagegate.policy import Mode
-from imagegate.server import ServerSettings, build_app, reloading_tls, watch_certificates
+from imagegate.server import TLS, ServerSettings, build_app
 from imagegate.tls import generate_certificates, write_certificates
 from imagegate.tracking import utc_now
 
@@ -76,14 +76,11 @@ def certificates(directory: Path) -> tuple[Path, Path, Path]:
 async def running_webhook(settings: ServerSettings, certs_dir: Path) -> AsyncIterator[Webhook]:
     """Serve ``settings`` over TLS with a fresh certificate; a client that trusts only its CA."""
     ca_file, cert, key = certificates(certs_dir)
-    settings = replace(settings, tls_cert=cert, tls_key=key)
-    tls = reloading_tls(settings)
-    assert tls is not None
-    app = build_app(settings)
-    app.cleanup_ctx.append(watch_certificates(tls, settings.tls_reload_interval_s))
+    app = build_app(replace(settings, tls_cert=cert, tls_key=key))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls.context)
+    # As ``serve`` does: the TLS context is a part of the app, built when it starts.
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=app[TLS].context)
     await site.start()
     port = runner.addresses[0][1]
     client_tls = ssl.create_default_context(cafile=ca_file)

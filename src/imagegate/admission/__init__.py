@@ -31,9 +31,6 @@ from imagegate.admission._facts import (
 )
 from imagegate.admission._http import (
     ADMISSION,
-    ADMISSION_METRICS,
-    MAX_REVIEW_BYTES,
-    WEBHOOK_CALLERS,
     add_admission_routes,
 )
 from imagegate.admission._naming import DEFAULT_TEMPLATE, DeploymentNameTemplate, TemplateError
@@ -61,11 +58,8 @@ from imagegate.admission._settings import AdmissionSettings
 
 __all__ = [
     "ADMISSION",
-    "ADMISSION_METRICS",
     "DEFAULT_ENVIRONMENT_LABEL",
     "DEFAULT_TEMPLATE",
-    "MAX_REVIEW_BYTES",
-    "WEBHOOK_CALLERS",
     "AdmissionContext",
     "AdmissionRequest",
     "AdmissionReview",

@@ -12,6 +12,13 @@ from imagegate.api._convert import (
     request_from_simple,
     result_to_wire,
 )
+from imagegate.api._dependencies import (
+    AUTHENTICATOR,
+    CLUSTER_VIEW,
+    EVIDENCE_STORE,
+    TRACKER,
+    ClusterView,
+)
 from imagegate.api._errors import ApiError, error_response, response_for
 from imagegate.api._evidence import (
     add_scan_evidence,
@@ -22,20 +29,11 @@ from imagegate.api._evidence import (
     scan_report_to_wire,
     set_provenance_evidence,
 )
-from imagegate.api._routes import (
-    API_SETTINGS,
-    AUTHENTICATOR,
-    CLUSTER_VIEW,
-    EVIDENCE_STORE,
-    TRACKER,
-    ApiSettings,
-    ClusterView,
-    add_api_routes,
-    deployment_query_from,
-    json_errors,
-    load_openapi_document,
-)
+from imagegate.api._middleware import json_errors
+from imagegate.api._parameters import deployment_query_from
+from imagegate.api._routes import API_PREFIX, api_application, load_openapi_document
 from imagegate.api._scans import list_scans, retire_scan, scan_id_from
+from imagegate.api._settings import ApiSettings
 from imagegate.api._wire import (
     ClusterOut,
     ClusterRecordOut,
@@ -62,7 +60,7 @@ from imagegate.api._wire import (
 )
 
 __all__ = [
-    "API_SETTINGS",
+    "API_PREFIX",
     "AUTHENTICATOR",
     "CLUSTER_VIEW",
     "EVIDENCE_STORE",
@@ -93,8 +91,8 @@ __all__ = [
     "StoredScanOut",
     "UnrecordedOut",
     "VulnerabilityOut",
-    "add_api_routes",
     "add_scan_evidence",
+    "api_application",
     "deployment_query_from",
     "encode_cursor",
     "environment_to_wire",

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from imagegate._bounded import TooLargeError, read_at_most
 from imagegate.api import (
     ApiSettings,
     DeploymentBody,
@@ -284,20 +285,13 @@ def _read_document(path: Path, *, limit: int) -> bytes:
     refuse it: the local store keeps no more than a server does."""
     try:
         if str(path) == "-":
-            data = sys.stdin.buffer.read(limit + 1)
-        else:
-            with path.open("rb") as stream:
-                data = stream.read(limit + 1)
+            return read_at_most(sys.stdin.buffer, limit)
+        with path.open("rb") as stream:
+            return read_at_most(stream, limit)
     except OSError as error:
         raise CliError(f"cannot read {path}: {error.strerror or error}") from None
-    if len(data) > limit:
-        raise CliError(f"{path} is larger than {_size(limit)}, the most a server accepts")
-    return data
-
-
-def _size(count: int) -> str:
-    mebibytes, kibibytes = count / (1024 * 1024), count / 1024
-    return f"{mebibytes:g} MiB" if mebibytes >= 1 else f"{kibibytes:g} KiB"
+    except TooLargeError as error:
+        raise CliError(f"{path} {error}, the most a server accepts") from None
 
 
 def _counts_line(counts: SeverityCountsOut) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ssl
 from pathlib import Path
 
@@ -23,8 +22,6 @@ from imagegate.cluster import (
 from imagegate.kube import (
     CertificateRequirements,
     CertificateSettings,
-    connect_for_certificates,
-    establish_certificates,
 )
 from imagegate.logs import configure_logging
 from imagegate.policy import Mode, load_policies
@@ -40,13 +37,7 @@ POD_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespa
 def run_serve(arguments: argparse.Namespace) -> None:
     """Build ServerSettings from the command line and serve until stopped."""
     configure_logging(arguments.log_level)
-    settings = settings_from(arguments)
-    if settings.certificates is not None:
-        # serve() builds its TLS context from the files, so they must exist first; the
-        # app then keeps them fresh in the same way (see _certificates_context).
-        connection = connect_for_certificates(settings.admission.kubeconfig)
-        asyncio.run(establish_certificates(settings.certificates, connection))
-    serve(settings)
+    serve(settings_from(arguments))
 
 
 def settings_from(arguments: argparse.Namespace) -> ServerSettings:

@@ -7,15 +7,15 @@ whatever the watch could not see (imagegate down, a failurePolicy Ignore outage)
 """
 
 from imagegate.cluster._objects import PodRun, digest_of_image_id, node_platform, pod_run
-from imagegate.cluster._selector import LabelSelector, SelectorError, parse_selector
-from imagegate.cluster._state import (
+from imagegate.cluster._reports import (
     RECONCILED_ORIGINS,
-    ClusterState,
     ReconcilePlan,
     RecordRun,
     UnrecordedContainer,
     WorkloadId,
 )
+from imagegate.cluster._selector import LabelSelector, SelectorError, parse_selector
+from imagegate.cluster._state import ClusterState
 from imagegate.cluster._watch import (
     TRACKED_KINDS,
     ClusterStatus,

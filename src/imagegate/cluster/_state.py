@@ -26,6 +26,13 @@ from imagegate.admission import (
     record_keys,
 )
 from imagegate.cluster._objects import PodRun, node_platform, pod_run
+from imagegate.cluster._reports import (
+    RECONCILED_ORIGINS,
+    ReconcilePlan,
+    RecordRun,
+    UnrecordedContainer,
+    WorkloadId,
+)
 from imagegate.cluster._selector import LabelSelector
 from imagegate.tracking import (
     DeploymentKey,
@@ -44,49 +51,7 @@ from imagegate.workloads import (
     workload_identity,
 )
 
-WorkloadId = tuple[str, str, str]
-"""(kind, namespace, name) of a workload object."""
 _PodId = tuple[str, str]
-
-# Records that a reconciliation may retire when the cluster no longer holds their
-# workload: those made from the cluster (by admission, or by this watch). Records a
-# pipeline made through the API or CLI in the cluster's environment are its own.
-RECONCILED_ORIGINS = frozenset({Origin.ADMISSION, Origin.CLUSTER, Origin.UNKNOWN})
-
-
-@dataclass(frozen=True, slots=True)
-class UnrecordedContainer:
-    """A container of a workload the cluster holds that has no record, and why."""
-
-    workload: WorkloadId
-    container: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class RecordRun:
-    """A record the watch keeps for a workload, and whether its pods run that digest."""
-
-    workload: WorkloadId
-    container: str
-    request: RecordRequest
-    pods_running_digest: int
-    """Pods of the workload whose node reports the recorded digest for the container."""
-    pods_running_other: int
-    """Pods whose node reports another digest (an older rollout, or a moved tag)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReconcilePlan:
-    """What one reconciliation writes, by why."""
-
-    requests: tuple[RecordRequest, ...]
-    recorded: int
-    """Deployed in the cluster but not (or otherwise) in the store."""
-    refreshed: int
-    """Already recorded as they are: only ``last_seen_at`` moves."""
-    decommissioned: int
-    """Recorded as deployed, but the cluster holds no such workload."""
 
 
 @dataclass(slots=True)

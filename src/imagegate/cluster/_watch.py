@@ -22,8 +22,9 @@ import structlog
 
 from imagegate._backoff import Backoff
 from imagegate._tasks import stop
+from imagegate.cluster._reports import ReconcilePlan
 from imagegate.cluster._selector import LabelSelector
-from imagegate.cluster._state import ClusterState, ReconcilePlan
+from imagegate.cluster._state import ClusterState
 from imagegate.kube import KubeApiError, KubeClient, ListWatch
 from imagegate.metrics import Metrics
 from imagegate.tracking import (

@@ -19,7 +19,6 @@ from imagegate.kube._certificates import (
     CertificateSettings,
     CertificateSetupError,
     connect_for_certificates,
-    establish_certificates,
 )
 from imagegate.kube._client import KubeApiError, KubeClient
 from imagegate.kube._connection import KubeConfigError, KubeConnection, load_connection
@@ -50,7 +49,6 @@ __all__ = [
     "certificates_from_secret",
     "connect_for_certificates",
     "credentials_of_secret",
-    "establish_certificates",
     "load_connection",
     "plan_certificates",
     "secret_data",

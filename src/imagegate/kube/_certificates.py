@@ -287,24 +287,6 @@ def connect_for_certificates(kubeconfig: str | None) -> KubeConnection:
         ) from error
 
 
-async def establish_certificates(
-    settings: CertificateSettings,
-    connection: KubeConnection,
-    *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> CertificateOutcome:
-    """One :meth:`CertificateManager.ensure` pass on a client of its own.
-
-    For callers that need the files before any event loop serves (the TLS context
-    of ``imagegate serve`` is built from them).
-    """
-    client = KubeClient.open(connection)
-    try:
-        return await CertificateManager(client, settings, clock=clock).ensure()
-    finally:
-        await client.close()
-
-
 def _quoted(segment: str) -> str:
     return urllib.parse.quote(segment, safe="")
 

@@ -6,7 +6,7 @@ for it. ``evaluate`` is pure; looking the facts up is the caller's job, guided
 by ``needs_of``.
 """
 
-from imagegate.policy._documents import API_VERSION, KIND, RULE_NAMES, DeploymentPolicy
+from imagegate.policy._documents import API_VERSION, KIND, DeploymentPolicy
 from imagegate.policy._engine import Evaluation, Excepted, evaluate, matching, needs_of
 from imagegate.policy._loading import (
     PolicyLoadError,
@@ -19,17 +19,6 @@ from imagegate.policy._loading import (
 from imagegate.policy._model import Mode, Violation
 from imagegate.policy._patterns import PatternError, Patterns
 from imagegate.policy._policy import CompiledException, CompiledPolicy, Target
-from imagegate.policy._rules import (
-    REVISION_LABEL,
-    SOURCE_LABEL,
-    CompiledRule,
-    RuleConfigError,
-    RuleResult,
-    compile_rule,
-    digest_pinned,
-    no_latest,
-    parse_duration,
-)
 from imagegate.policy._subject import (
     Deployed,
     Finding,
@@ -39,11 +28,23 @@ from imagegate.policy._subject import (
     Unavailable,
     Unknown,
 )
+from imagegate.policy.rules import (
+    REVISION_LABEL,
+    RULE_NAMES,
+    RULES,
+    SOURCE_LABEL,
+    CompiledRule,
+    RuleConfigError,
+    RuleDocument,
+    compile_rule,
+    parse_duration,
+)
 
 __all__ = [
     "API_VERSION",
     "KIND",
     "REVISION_LABEL",
+    "RULES",
     "RULE_NAMES",
     "SOURCE_LABEL",
     "CompiledException",
@@ -64,7 +65,7 @@ __all__ = [
     "PolicyProblem",
     "PolicySource",
     "RuleConfigError",
-    "RuleResult",
+    "RuleDocument",
     "Target",
     "Unavailable",
     "Unknown",
@@ -72,11 +73,9 @@ __all__ = [
     "baseline_policy",
     "compile_document",
     "compile_rule",
-    "digest_pinned",
     "evaluate",
     "load_policies",
     "matching",
     "needs_of",
-    "no_latest",
     "parse_duration",
 ]

@@ -22,7 +22,7 @@ from imagegate.policy import _documents as doc
 from imagegate.policy._model import Mode
 from imagegate.policy._patterns import PatternError, Patterns
 from imagegate.policy._policy import CompiledException, CompiledPolicy
-from imagegate.policy._rules import CompiledRule, RuleConfigError, compile_rule
+from imagegate.policy.rules import CompiledRule, DigestPinned, RuleConfigError, compile_rule
 
 log = structlog.get_logger("imagegate.policy")
 
@@ -60,7 +60,7 @@ def baseline_policy(require_digest: Mode) -> CompiledPolicy | None:
     if require_digest is Mode.OFF:
         return None
     return CompiledPolicy(
-        name=BASELINE_NAME, mode=require_digest, rules=(compile_rule(doc.DigestPinned()),)
+        name=BASELINE_NAME, mode=require_digest, rules=(compile_rule(DigestPinned()),)
     )
 
 

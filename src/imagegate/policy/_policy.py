@@ -9,8 +9,8 @@ from typing import Literal
 
 from imagegate.policy._model import Mode
 from imagegate.policy._patterns import Patterns
-from imagegate.policy._rules import CompiledRule
 from imagegate.policy._subject import Need
+from imagegate.policy.rules import CompiledRule
 from imagegate.workloads import ContainerImage
 
 

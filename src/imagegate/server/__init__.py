@@ -1,17 +1,9 @@
 """The aiohttp server: the only place that wires the parts of imagegate together."""
 
-from imagegate.server._app import (
-    METRICS,
-    NAMESPACES,
-    READINESS,
-    RECORDER,
-    SETTINGS,
-    SPOOL,
-    build_app,
-    healthz,
-)
+from imagegate.server._app import build_app, healthz, reloading_tls
+from imagegate.server._keys import METRICS, NAMESPACES, READINESS, RECORDER, SETTINGS, SPOOL, TLS
 from imagegate.server._readiness import Readiness
-from imagegate.server._run import reloading_tls, serve, watch_certificates
+from imagegate.server._run import serve, serve_until
 from imagegate.server._settings import ServerSettings, SettingsError, is_loopback
 
 __all__ = [
@@ -21,6 +13,7 @@ __all__ = [
     "RECORDER",
     "SETTINGS",
     "SPOOL",
+    "TLS",
     "Readiness",
     "ServerSettings",
     "SettingsError",
@@ -29,5 +22,5 @@ __all__ = [
     "is_loopback",
     "reloading_tls",
     "serve",
-    "watch_certificates",
+    "serve_until",
 ]

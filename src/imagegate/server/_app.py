@@ -1,15 +1,17 @@
 """The aiohttp application: routes, middlewares and the lifecycle of its parts.
 
-Each part opens in a ``cleanup_ctx`` generator and closes in reverse order on
-shutdown: store, then spool and recorder, then namespace cache, then admission.
+Each part opens in a ``cleanup_ctx`` generator, in this order, and closes in
+reverse order on shutdown: self-managed certificates, the TLS context built from
+their files, store, spool and recorder, namespace cache, cluster watch, registry
+client, policies, admission. The webhooks are routes of this application; the
+API is a sub-application under ``/api/v1`` that finds these parts through
+``request.config_dict``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,35 +21,26 @@ from aiohttp import web
 from imagegate._tasks import stop
 from imagegate.admission import (
     ADMISSION,
-    ADMISSION_METRICS,
-    MAX_REVIEW_BYTES,
-    WEBHOOK_CALLERS,
     AdmissionService,
     CredentialedRegistry,
     FactsGatherer,
     NamespaceLabels,
-    RecordTarget,
-    RegistryFacts,
     add_admission_routes,
 )
 from imagegate.api import (
-    API_SETTINGS,
+    API_PREFIX,
     AUTHENTICATOR,
-    CLUSTER_VIEW,
     EVIDENCE_STORE,
     TRACKER,
     Authenticator,
-    add_api_routes,
+    api_application,
     json_errors,
 )
-from imagegate.cluster import ClusterState, ClusterWatch, cluster_access
 from imagegate.evidence import CachedEvidence
 from imagegate.kube import (
     CertificateManager,
     KubeClient,
     KubeConfigError,
-    LeaderLease,
-    LeaseSettings,
     NamespaceCache,
     PullSecrets,
     connect_for_certificates,
@@ -62,28 +55,30 @@ from imagegate.registry import (
     RegistryClient,
     credentials_from_docker_config,
 )
+from imagegate.server._cluster_part import cluster_context
+from imagegate.server._keys import (
+    HEARTBEATS,
+    METRICS,
+    NAMESPACES,
+    POLICIES,
+    PULL_SECRETS,
+    READINESS,
+    RECORDER,
+    RECORDING,
+    REGISTRY,
+    SETTINGS,
+    SPOOL,
+    STORE,
+    TLS,
+)
 from imagegate.server._readiness import Readiness
-from imagegate.server._recording import Recording, ServedCluster
-from imagegate.server._settings import ServerSettings, SettingsError
+from imagegate.server._settings import ServerSettings
 from imagegate.server._supervision import supervised
-from imagegate.store import PostgresStore, SqliteStore, open_store
+from imagegate.store import open_store
+from imagegate.tls import ReloadingTLSContext
 from imagegate.tracking import EnvironmentExistsError, Tracker
 
 log = structlog.get_logger("imagegate.server")
-
-
-SETTINGS = web.AppKey("settings", ServerSettings)
-METRICS = web.AppKey("metrics", Metrics)
-READINESS = web.AppKey("readiness", Readiness)
-RECORDER = web.AppKey("recorder", Recorder)
-SPOOL = web.AppKey("spool", Spool)
-HEARTBEATS = web.AppKey("heartbeats", HeartbeatThrottle)
-NAMESPACES = web.AppKey("namespaces", NamespaceCache)
-POLICIES = web.AppKey("policies", PolicySource)
-PULL_SECRETS = web.AppKey("pull_secrets", PullSecrets)
-STORE = web.AppKey[SqliteStore | PostgresStore]("store")
-REGISTRY = web.AppKey("registry", RegistryFacts)
-RECORDING = web.AppKey("recording", Recording)
 
 
 def build_app(settings: ServerSettings) -> web.Application:
@@ -91,11 +86,7 @@ def build_app(settings: ServerSettings) -> web.Application:
     app = web.Application(middlewares=[json_errors])
     metrics = Metrics()
     app[SETTINGS] = settings
-    app[API_SETTINGS] = settings.api
     app[METRICS] = metrics
-    app[ADMISSION_METRICS] = metrics
-    app[MAX_REVIEW_BYTES] = settings.admission.max_body_bytes
-    app[WEBHOOK_CALLERS] = settings.admission.callers
     readiness = Readiness()
     for condition in ("store", "spool", "policies", "admission"):
         readiness.require(condition)
@@ -103,10 +94,11 @@ def build_app(settings: ServerSettings) -> web.Application:
     app.cleanup_ctx.extend(
         [
             _certificates_context,
+            _tls_context,
             _store_context,
             _recording_context,
             _namespaces_context,
-            _cluster_context,
+            cluster_context,
             _registry_context,
             _policies_context,
             _admission_context,
@@ -115,8 +107,8 @@ def build_app(settings: ServerSettings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
-    add_admission_routes(app)
-    add_api_routes(app)
+    add_admission_routes(app, settings.admission, metrics)
+    app.add_subapp(API_PREFIX, api_application(settings.api))
     return app
 
 
@@ -160,9 +152,8 @@ async def _certificates_context(app: web.Application) -> AsyncIterator[None]:
     client = KubeClient.open(connect_for_certificates(settings.admission.kubeconfig))
     try:
         manager = CertificateManager(client, settings.certificates)
-        # ``imagegate serve`` did a pass before building its TLS context; this one is
-        # normally a no-op, and keeps an app that does not come from it from serving
-        # before its certificate is settled. A failure here fails the start, loudly.
+        # Settled before the TLS context is built from the files (the next part) and
+        # before anything listens; a failure here fails the start, loudly.
         await manager.ensure()
         readiness.mark("certificates")
         task = supervised(manager.run, name="certificate-rotation", metrics=app[METRICS])
@@ -172,6 +163,38 @@ async def _certificates_context(app: web.Application) -> AsyncIterator[None]:
             await stop(task)
     finally:
         await client.close()
+
+
+async def _tls_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    tls = reloading_tls(settings)
+    if tls is None:
+        yield
+        return
+    app[TLS] = tls
+    reload = supervised(
+        lambda: tls.watch(
+            settings.tls_reload_interval_s, on_failure=app[METRICS].tls_reload_failures.inc
+        ),
+        name="tls-reload",
+        metrics=app[METRICS],
+    )
+    try:
+        yield
+    finally:
+        await stop(reload)
+
+
+def reloading_tls(settings: ServerSettings) -> ReloadingTLSContext | None:
+    """TLS 1.2+ from the configured files, reloaded when they change; None for plain HTTP."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    callers = settings.admission.callers
+    return ReloadingTLSContext(
+        settings.tls_cert,
+        settings.tls_key,
+        client_ca_file=callers.ca_file if callers is not None else None,
+    )
 
 
 async def _store_context(app: web.Application) -> AsyncIterator[None]:
@@ -248,117 +271,6 @@ async def _namespaces_context(app: web.Application) -> AsyncIterator[None]:
     finally:
         await stop(*tasks)
         await client.close()
-
-
-async def _cluster_context(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    metrics = app[METRICS]
-    client, reason = await _cluster_client(settings)
-    source = "admission" if client is None else "cluster"
-    recording = Recording(source=source, reason=reason)
-    app[RECORDING] = recording
-    app[CLUSTER_VIEW] = ServedCluster(recording, app[SPOOL])
-    for name in ("cluster", "admission"):
-        metrics.recording_source.labels(source=name).set(1 if name == source else 0)
-    if client is None:
-        log.warning("recording_at_admission", reason=reason)
-        yield
-        return
-    log.info("recording_from_cluster", reason=reason)
-    admission = settings.admission
-    watch_settings = settings.cluster_watch
-    namespaces = app.get(NAMESPACES)
-
-    def target_of(namespace: str) -> RecordTarget:
-        labels = namespaces.cached(namespace) if namespaces is not None else None
-        logical_environment, _ = admission.environments.resolve(namespace, labels)
-        return RecordTarget(
-            cluster=admission.cluster,
-            logical_environment=logical_environment,
-            name_template=admission.name_template,
-        )
-
-    async def watch_cluster() -> None:
-        # A fresh state each time this replica leads: another may have written meanwhile,
-        # and the first reconciliation makes the store what the cluster holds.
-        state = ClusterState(
-            target_of=target_of,
-            default_platform=admission.default_platform,
-            excluded_namespaces=watch_settings.excluded_namespaces,
-            selector=watch_settings.object_selector,
-        )
-        watch = ClusterWatch(
-            client,
-            state=state,
-            sink=app[HEARTBEATS],
-            tracker=app[TRACKER],
-            cluster=admission.cluster,
-            metrics=metrics,
-            settings=watch_settings,
-            namespaces=namespaces,
-        )
-        recording.watch = watch
-        try:
-            if namespaces is not None:
-                # Logical environments come from namespace labels: have them first.
-                await namespaces.synced.wait()
-            await watch.run()
-        finally:
-            recording.watch = None
-            metrics.cluster_synced.set(0)
-
-    lease: LeaderLease | None = None
-    if watch_settings.leader_election_namespace is None:
-        log.info("leader_election_off", reason="no --leader-election-namespace, not in a pod")
-    else:
-        lease = LeaderLease(
-            client,
-            LeaseSettings(
-                namespace=watch_settings.leader_election_namespace,
-                name=watch_settings.leader_election_name,
-                identity=replica_identity(),
-            ),
-        )
-    recording.lease = lease
-
-    async def campaign() -> None:
-        await (watch_cluster() if lease is None else lease.run(watch_cluster))
-
-    task = supervised(campaign, name="cluster-watch", metrics=metrics)
-    try:
-        yield
-    finally:
-        await stop(task)
-        await client.close()
-
-
-def replica_identity() -> str:
-    """This replica's name in the Lease: its pod's name (the hostname in a pod)."""
-    return os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
-
-
-async def _cluster_client(settings: ServerSettings) -> tuple[KubeClient | None, str]:
-    """A client for the cluster watch, or None (records then come from admission); why."""
-    if settings.record_from == "admission":
-        return None, "--record-from admission"
-    try:
-        connection = load_connection(settings.admission.kubeconfig)
-    except KubeConfigError as error:
-        if settings.record_from == "cluster":
-            raise SettingsError(
-                f"--record-from cluster: no cluster connection ({error})"
-            ) from error
-        return None, f"no cluster connection: {error}"
-    client = KubeClient.open(connection)
-    refused = await cluster_access(client)
-    if refused is None:
-        return client, f"the cluster's API at {connection.server} can be listed and watched"
-    await client.close()
-    if settings.record_from == "cluster":
-        raise SettingsError(
-            f"--record-from cluster: cannot list the cluster's workloads ({refused})"
-        )
-    return None, f"cannot list the cluster's workloads: {refused}"
 
 
 async def _registry_context(app: web.Application) -> AsyncIterator[None]:

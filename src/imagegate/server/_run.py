@@ -1,11 +1,11 @@
-"""Running the server process: TLS, listening socket, signals, structured access logs."""
+"""Running the server process: one event loop, the listening socket, signals, access logs."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
 import gc
-from collections.abc import AsyncIterator, Callable
+import signal
 
 import structlog
 from aiohttp import web
@@ -18,8 +18,8 @@ try:
 except ImportError:  # a dependency, except where it does not build (Windows, PyPy)
     uvloop = None  # type: ignore[assignment]
 
-from imagegate._tasks import stop
-from imagegate.server._app import METRICS, build_app
+from imagegate.server._app import build_app
+from imagegate.server._keys import TLS
 from imagegate.server._settings import ServerSettings, SettingsError
 from imagegate.store import redacted_url
 from imagegate.tls import ReloadingTLSContext
@@ -47,37 +47,6 @@ class StructuredAccessLogger(AbstractAccessLogger):
         )
 
 
-def reloading_tls(settings: ServerSettings) -> ReloadingTLSContext | None:
-    """TLS 1.2+ from the configured files, reloaded when they change; None for plain HTTP."""
-    if settings.tls_cert is None or settings.tls_key is None:
-        return None
-    callers = settings.admission.callers
-    return ReloadingTLSContext(
-        settings.tls_cert,
-        settings.tls_key,
-        client_ca_file=callers.ca_file if callers is not None else None,
-    )
-
-
-def watch_certificates(
-    tls: ReloadingTLSContext, interval_s: float
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context that reloads rotated certificate files while the app runs."""
-
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        metrics = app[METRICS]
-        task = asyncio.create_task(
-            tls.watch(interval_s, on_failure=metrics.tls_reload_failures.inc),
-            name="imagegate-tls-watch",
-        )
-        try:
-            yield
-        finally:
-            await stop(task)
-
-    return context
-
-
 def new_event_loop(choice: str) -> tuple[asyncio.AbstractEventLoop, str]:
     """A new event loop as chosen (``auto``: uvloop when installed), and its name."""
     if choice == "uvloop" and uvloop is None:
@@ -88,15 +57,31 @@ def new_event_loop(choice: str) -> tuple[asyncio.AbstractEventLoop, str]:
 
 
 def serve(settings: ServerSettings) -> None:
-    """Serve until SIGINT/SIGTERM, then finish in-flight requests and close the store."""
+    """Serve until SIGINT/SIGTERM, then finish in-flight requests and close every part.
+
+    One event loop from start to end: the parts open (certificates settled first,
+    then the TLS context from their files, store, spool, ...) before the socket
+    listens, so nothing is served half set up, and they close in one cleanup.
+    """
     settings.validate()
     loop, loop_name = new_event_loop(settings.event_loop)
-    asyncio.set_event_loop(loop)
-    app = build_app(settings)
-    app.on_startup.append(_freeze_startup_objects)
-    tls = reloading_tls(settings)
-    if tls is not None:
-        app.cleanup_ctx.append(watch_certificates(tls, settings.tls_reload_interval_s))
+    with asyncio.Runner(loop_factory=lambda: loop) as runner:
+        runner.run(_serve_until_signalled(settings, loop_name))
+    log.info("server_stopped")
+
+
+async def _serve_until_signalled(settings: ServerSettings, loop_name: str) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stopping.set)
+    await serve_until(stopping, settings, loop_name=loop_name)
+
+
+async def serve_until(
+    stopping: asyncio.Event, settings: ServerSettings, *, loop_name: str = "asyncio"
+) -> None:
+    """Open every part, listen, serve until ``stopping`` is set, then close it all."""
     scheme = "https" if settings.tls else "http"
     log.info(
         "server_starting",
@@ -104,24 +89,42 @@ def serve(settings: ServerSettings) -> None:
         store=redacted_url(settings.store_url),
         event_loop=loop_name,
     )
+    app = build_app(settings)
+    app.on_startup.append(_freeze_startup_objects)
+    runner = web.AppRunner(
+        app,
+        access_log_class=StructuredAccessLogger,
+        shutdown_timeout=settings.shutdown_timeout_s,
+    )
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            ssl_context=tls.context if tls is not None else None,
-            access_log_class=StructuredAccessLogger,
-            shutdown_timeout=settings.shutdown_timeout_s,
-            print=None,
-            loop=loop,
-        )
+        await runner.setup()
+    except BaseException:
+        # The parts that did open (a store, a spool) close before the error is reported.
+        await app.cleanup()
+        raise
+    try:
+        await _listen(runner, settings, app.get(TLS))
+        log.info("server_listening", addresses=[str(site.name) for site in runner.sites])
+        await stopping.wait()
+        log.info("server_stopping")
+    finally:
+        await runner.cleanup()
+
+
+async def _listen(
+    runner: web.AppRunner, settings: ServerSettings, tls: ReloadingTLSContext | None
+) -> None:
+    site = web.TCPSite(
+        runner, settings.host, settings.port, ssl_context=tls.context if tls is not None else None
+    )
+    try:
+        await site.start()
     except OSError as error:
         if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
             raise
         raise SettingsError(
             f"cannot listen on {settings.host}:{settings.port}: {error.strerror}"
         ) from None
-    log.info("server_stopped")
 
 
 async def _freeze_startup_objects(app: web.Application) -> None:
