@@ -25,35 +25,36 @@ test: install ## run the whole test suite
 	$(BIN)/pytest
 
 lint: install ## ruff (lint and format check) and mypy
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks testbed
+	$(BIN)/ruff format --check src tests benchmarks testbed
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks testbed
+	$(BIN)/ruff format src tests benchmarks testbed
 
 check: lint test
 
-# Extra flags for benchmarks/run.py, e.g. BENCH_ARGS="--soak 0 --servers floor,imagegate-audit".
+# Extra flags for the webhook benchmark (python -m benchmarks.webhook --help),
+# e.g. BENCH_ARGS="--soak 0 --servers floor,imagegate-audit".
 BENCH_ARGS ?=
 
 # The kopf peer needs kube-apiserver and etcd: hack/e2e-tools.sh builds them once (cached) and
 # prints their directory last; without them the run says the kopf peer was skipped, and why.
 bench: install ## imagegate vs a bare aiohttp floor and a kopf webhook (under 10 min); writes benchmarks/results/latest.json
-	IMAGEGATE_E2E_BIN="$$(hack/e2e-tools.sh | tail -1)" $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+	IMAGEGATE_E2E_BIN="$$(hack/e2e-tools.sh | tail -1)" $(BIN)/python -m benchmarks.webhook $(BENCH_ARGS)
 
-# Extra flags for benchmarks/stores.py, e.g. STORES_ARGS="--records 200000 --writes 500".
+# Extra flags for python -m benchmarks.stores, e.g. STORES_ARGS="--records 200000 --writes 500".
 STORES_ARGS ?=
 
 bench-stores: install ## SQLite vs PostgreSQL store over 1M records (needs Debian's postgresql); writes benchmarks/results/stores.json
-	$(BIN)/python benchmarks/stores.py $(STORES_ARGS)
+	$(BIN)/python -m benchmarks.stores $(STORES_ARGS)
 
-# Extra flags for benchmarks/reconcile.py, e.g. RECONCILE_ARGS="--workloads 2000".
+# Extra flags for python -m benchmarks.reconcile, e.g. RECONCILE_ARGS="--workloads 2000".
 RECONCILE_ARGS ?=
 
 bench-reconcile: install ## the cluster watch reconciling 10,000 workloads on a real kube-apiserver; writes benchmarks/results/reconcile.json
-	IMAGEGATE_E2E_BIN="$$(hack/e2e-tools.sh | tail -1)" $(BIN)/python benchmarks/reconcile.py $(RECONCILE_ARGS)
+	IMAGEGATE_E2E_BIN="$$(hack/e2e-tools.sh | tail -1)" $(BIN)/python -m benchmarks.reconcile $(RECONCILE_ARGS)
 
 # --- end-to-end tests against a real kube-apiserver ---------------------------------
 

@@ -8,8 +8,10 @@ from typing import BinaryIO
 
 from aiohttp import web
 
+from imagegate.errors import InvalidInputError
 
-class TooLargeError(Exception):
+
+class TooLargeError(InvalidInputError):
     """More than ``limit`` bytes were offered."""
 
     def __init__(self, limit: int) -> None:

@@ -9,13 +9,14 @@ from typing import Any
 import yaml
 
 from imagegate._bounded import TooLargeError, read_at_most
+from imagegate.errors import InvalidInputError
 
 MAX_YAML_BYTES = 64 * 1024 * 1024
 """The largest YAML file read: far beyond any real one (etcd stores objects of 1.5 MiB),
 small enough that ``-f /dev/zero`` is an error, not an exhausted memory."""
 
 
-class YamlFileError(Exception):
+class YamlFileError(InvalidInputError):
     """A YAML file that cannot be read or parsed; the message says why, without the
     file's name (the caller places it)."""
 

@@ -21,16 +21,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cluster import configs
-from cluster.configs import Layout
-from cluster.netns import NetworkNamespace, remove_stale_namespaces
-from e2e.controlplane import (
+from testbed.controlplane import (
     ManagedProcess,
     ProcessFailedError,
     admission_configuration,
     http_ok,
 )
-from e2e.pki import ClusterPki, make_cluster_pki
+from testbed.pki import ClusterPki, make_cluster_pki
+
+from cluster import configs
+from cluster.configs import Layout
+from cluster.netns import NetworkNamespace, remove_stale_namespaces
 from imagegate.tracking import utc_now
 
 _NODE_READY_TIMEOUT_S = 120.0

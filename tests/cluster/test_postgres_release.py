@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testbed.postgres import postgres_bin_dir
 
 from cluster.helm import Helm
 from cluster.images import ClusterImages
 from cluster.node import NodeCluster
 from cluster.release import RESTRICTED, Release, create_namespace, workload
 from e2e.webhook import eventually
-from support.postgres import postgres_bin_dir
 
 STREAM = 24
 DELETE_AFTER = 6

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from imagegate.auth import ApiKeyStore, Scope, issue_key, secret_matches, split_token
+from imagegate.errors import RefusedError
 from imagegate.tracking import (
     DEFAULT_ENVIRONMENT,
     AmbiguousDeploymentError,
@@ -31,7 +32,6 @@ from imagegate.tracking import (
     Store,
     Tracker,
     TrackerSettings,
-    TrackingError,
     UnknownEnvironmentError,
 )
 
@@ -330,7 +330,7 @@ async def test_duplicate_environment_is_refused(tracker: Tracker, name: str) -> 
 async def test_invalid_record_request_is_refused(
     tracker: Tracker, request_: RecordRequest, field: str, code: str
 ) -> None:
-    with pytest.raises(TrackingError) as caught:
+    with pytest.raises(RefusedError) as caught:
         await tracker.record(request_)
     assert caught.value.field == field
     assert caught.value.code == code

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testbed.controlplane import Cluster, ControlPlane, ExternalCluster
+from testbed.pki import make_cluster_pki
 
-from e2e.controlplane import Cluster, ControlPlane, ExternalCluster
-from e2e.pki import make_cluster_pki
 from e2e.webhook import (
     POLICIES,
     WebhookProcess,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from e2e.controlplane import Cluster
+from testbed.controlplane import Cluster
 
 _DEPLOYMENT = """
 apiVersion: apps/v1

@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from e2e.controlplane import Cluster
+from testbed.controlplane import Cluster
+
 from e2e.webhook import ENVIRONMENT_LABEL, WebhookProcess, eventually
 
 D1 = "sha256:" + "a1" * 32

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from testbed.controlplane import Cluster
 
-from e2e.controlplane import Cluster
 from e2e.manifests import deployment, pod
 from e2e.scenarios import D1, D2, WEB_V1, WEB_V2, apply, fresh_name, namespace, records_of
 from e2e.webhook import CLUSTER_NAME, ENVIRONMENT_LABEL, WebhookProcess, eventually

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 import yaml
+from testbed.controlplane import Cluster, ControlPlane, ManagedProcess, http_ok
 
-from e2e.controlplane import Cluster, ControlPlane, ManagedProcess, http_ok
 from e2e.webhook import eventually
 from imagegate.tls import generate_certificates
 from imagegate.tracking import utc_now

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from e2e.controlplane import Cluster
+from testbed.controlplane import Cluster
+
 from e2e.webhook import (
     WEBHOOK_NAME,
     WebhookProcess,

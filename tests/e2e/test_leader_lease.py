@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import pytest
+from testbed.controlplane import Cluster
 
-from e2e.controlplane import Cluster
 from imagegate.kube import KubeClient, LeaderLease, LeaseSettings, load_connection
 
 _names = itertools.count(1)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testbed.controlplane import Cluster
 
-from e2e.controlplane import Cluster
 from e2e.denying_webhook import DENIAL, DenyingWebhook
 from e2e.manifests import deployment, pod
 from e2e.scenarios import WEB_V1, WEB_V2, apply, fresh_name, namespace, records_of

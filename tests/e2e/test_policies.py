@@ -8,8 +8,8 @@ import itertools
 
 import aiohttp
 import pytest
+from testbed.controlplane import Cluster
 
-from e2e.controlplane import Cluster
 from e2e.manifests import deployment, stored_image
 from e2e.webhook import AUDIT_LABEL, PIN_LABEL, REGISTRIES_LABEL, WebhookProcess, eventually
 from imagegate.tracking import Platform

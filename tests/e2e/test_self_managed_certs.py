@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 from cryptography import x509
+from testbed.controlplane import Cluster, ManagedProcess, http_ok
 
-from e2e.controlplane import Cluster, ManagedProcess, http_ok
 from e2e.manifests import deployment
 from e2e.webhook import CLUSTER_NAME, TAG_ONLY_IMAGE, eventually
 from imagegate.kube import (

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from testbed.controlplane import ControlPlane, admission_configuration
+from testbed.pki import ClusterPki, make_cluster_pki
 
 from e2e.conftest import e2e_bin
-from e2e.controlplane import ControlPlane, admission_configuration
 from e2e.manifests import deployment
-from e2e.pki import ClusterPki, make_cluster_pki
 from e2e.webhook import (
     POLICIES,
     WebhookProcess,

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from testbed.controlplane import Cluster, ManagedProcess, http_ok
 
-from e2e.controlplane import Cluster, ManagedProcess, http_ok
 from e2e.manifests import deployment
 from imagegate.tls import generate_certificates, write_certificates
 from imagegate.tracking import utc_now

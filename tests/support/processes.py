@@ -1,11 +1,13 @@
-"""Real ``imagegate`` processes: the CLI, and a server started and stopped by tests."""
+"""Real ``imagegate`` processes: the CLI, and a server started and stopped by tests.
+
+``free_port`` is ``testbed.processes``'s, here too so that the tests find every
+process helper in one place.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from testbed.processes import free_port, stop_process
+
+__all__ = ["Completed", "free_port", "run_cli", "serve_until_refused", "server_process"]
 
 _READY_TIMEOUT_S = 30.0
 
@@ -72,26 +78,6 @@ def serve_until_refused(
         env=env,
     )
     return completed.exit_code, completed.stderr
-
-
-def stop_process(process: subprocess.Popen[Any], *, timeout_s: float) -> None:
-    """SIGTERM, as Kubernetes stops a pod; SIGKILL if it has not exited in ``timeout_s``."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on loopback."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -41,9 +41,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from testbed.controlplane import ManagedProcess
 from yarl import URL
 
-from e2e.controlplane import ManagedProcess
 from imagegate.tls import generate_certificates
 from imagegate.tracking import Platform, utc_now
 from support.processes import free_port

@@ -6,7 +6,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from imagegate.tracking import TrackingError, validate_environment_name
+from imagegate.errors import RefusedError
+from imagegate.tracking import validate_environment_name
 
 DEFAULT_ENVIRONMENT_LABEL = "imagegate.dev/environment"
 
@@ -45,6 +46,6 @@ class EnvironmentMapping:
 def _is_valid(name: str) -> bool:
     try:
         validate_environment_name(name)
-    except TrackingError:
+    except RefusedError:
         return False
     return True

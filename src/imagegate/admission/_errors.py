@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from imagegate.errors import InvalidInputError
 
-class MalformedReviewError(ValueError):
+
+class MalformedReviewError(InvalidInputError):
     """A request that is not a well-formed AdmissionReview: answered with HTTP 400.
 
     Not a denial: kube-apiserver treats it as a webhook failure, and the

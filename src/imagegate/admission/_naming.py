@@ -6,6 +6,8 @@ import hashlib
 import string
 from dataclasses import dataclass
 
+from imagegate.errors import InvalidInputError
+
 DEFAULT_TEMPLATE = "{namespace}/{workload}/{container}"
 MAX_DEPLOYMENT_NAME = 253
 """Longest deployment name the store takes."""
@@ -13,7 +15,7 @@ _HASH_LENGTH = 12
 PLACEHOLDERS = frozenset({"cluster", "namespace", "kind", "workload", "container"})
 
 
-class TemplateError(ValueError):
+class TemplateError(InvalidInputError):
     """A deployment-name template that cannot be rendered."""
 
 

@@ -15,13 +15,14 @@ import msgspec
 
 from imagegate._yaml_files import YamlFileError, load_yaml_documents
 from imagegate.admission._decide import AdmissionContext, evaluation_of, target_of
+from imagegate.errors import InvalidInputError
 from imagegate.policy import CompiledPolicy, Excepted, Mode, Violation, matching
 from imagegate.workloads import InvalidObjectError, extract_workload, handles
 
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class ManifestError(ValueError):
+class ManifestError(InvalidInputError):
     """A manifest file that cannot be read or parsed; the message names file and place."""
 
 

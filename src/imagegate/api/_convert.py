@@ -22,6 +22,7 @@ from imagegate.api._wire import (
     RecordResultOut,
     SimpleDeploymentBody,
 )
+from imagegate.errors import RefusedError
 from imagegate.tracking import (
     DEFAULT_ENVIRONMENT,
     Artifact,
@@ -40,7 +41,6 @@ from imagegate.tracking import (
     RecordResult,
     Status,
     Tracker,
-    TrackingError,
     parse_pinned_reference,
     parse_repository,
     validate_deployment_name,
@@ -282,9 +282,9 @@ def _renamed_fields(renames: Mapping[str, str]) -> Iterator[None]:
     # at other paths, and the user must be told the path they actually sent.
     try:
         yield
-    except TrackingError as error:
+    except RefusedError as error:
         if error.field is not None and error.field in renames:
-            error.field = renames[error.field]
+            raise error.at(renames[error.field]) from error
         raise
 
 
@@ -292,7 +292,7 @@ def _field(parse: Callable[[], T], field: str) -> T:
     """Run ``parse``; a tracking error it raises is attributed to ``field``."""
     try:
         return parse()
-    except TrackingError as error:
+    except RefusedError as error:
         if error.field is None:
-            error.field = field
+            raise error.at(field) from error
         raise

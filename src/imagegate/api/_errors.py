@@ -9,28 +9,28 @@ from aiohttp import web
 
 from imagegate._decoding_errors import locate
 from imagegate.api._wire import ErrorDetail, ErrorOut
-from imagegate.evidence import ScanNotFoundError, ScanRetiredError
-from imagegate.tracking import (
-    AmbiguousDeploymentError,
-    ArtifactMismatchError,
-    EnvironmentExistsError,
-    StoreError,
-    StoreUnavailableError,
-    TrackingError,
+from imagegate.errors import (
+    ConflictError,
+    ImagegateError,
+    InternalError,
+    InvalidInputError,
+    NotFoundError,
+    RefusedError,
+    UnavailableError,
 )
 
 
-class ApiError(Exception):
-    """An error of the HTTP layer itself (auth, content type, size, not found)."""
+class ApiError(RefusedError):
+    """An error of the HTTP layer itself, with its own status: authentication (401,
+    403), content type (415), size (413), a body that is not JSON (400), a route's
+    resource that does not exist (404)."""
 
     def __init__(
         self, status: HTTPStatus, code: str, message: str, *, field: str | None = None
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, field=field)
         self.status = status
         self.code = code
-        self.message = message
-        self.field = field
 
 
 def error_response(
@@ -42,15 +42,24 @@ def error_response(
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
 
-# Most specific first: the first matching class decides.
-_STATUS_OF: tuple[tuple[type[Exception], HTTPStatus], ...] = (
-    (AmbiguousDeploymentError, HTTPStatus.CONFLICT),
-    (ArtifactMismatchError, HTTPStatus.CONFLICT),
-    (EnvironmentExistsError, HTTPStatus.CONFLICT),
-    (ScanNotFoundError, HTTPStatus.NOT_FOUND),
-    (ScanRetiredError, HTTPStatus.CONFLICT),
-    (TrackingError, HTTPStatus.UNPROCESSABLE_ENTITY),
+# The first kind an error is decides (a StoreUnavailableError is a store error too).
+_STATUS_OF_KIND: tuple[tuple[type[ImagegateError], HTTPStatus], ...] = (
+    (InvalidInputError, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (NotFoundError, HTTPStatus.NOT_FOUND),
+    (ConflictError, HTTPStatus.CONFLICT),
+    (UnavailableError, HTTPStatus.SERVICE_UNAVAILABLE),
+    (InternalError, HTTPStatus.INTERNAL_SERVER_ERROR),
 )
+
+# What a client is told of a failure that is not its own (the logs say more), by code.
+_FAILURE_MESSAGES = {
+    "store_unavailable": "the record store is unavailable; retry later",
+    "store_error": "the record store failed",
+}
+_FAILURES = {
+    HTTPStatus.SERVICE_UNAVAILABLE: "a part the server needs is unavailable; retry later",
+    HTTPStatus.INTERNAL_SERVER_ERROR: "internal error; see server logs",
+}
 
 
 def response_for(error: Exception) -> web.Response | None:
@@ -64,17 +73,13 @@ def response_for(error: Exception) -> web.Response | None:
         return error_response(
             HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_field", message, field=field
         )
-    if isinstance(error, TrackingError):
-        status = next(status for kind, status in _STATUS_OF if isinstance(error, kind))
-        return error_response(status, error.code, error.message, field=error.field)
-    if isinstance(error, StoreUnavailableError):
-        return error_response(
-            HTTPStatus.SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            "the record store is unavailable; retry later",
-        )
-    if isinstance(error, StoreError):
-        return error_response(
-            HTTPStatus.INTERNAL_SERVER_ERROR, "store_error", "the record store failed"
-        )
-    return None
+    if not isinstance(error, ImagegateError):
+        return None
+    status = next(
+        (status for kind, status in _STATUS_OF_KIND if isinstance(error, kind)),
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+    if status in _FAILURES:
+        message = _FAILURE_MESSAGES.get(error.code, _FAILURES[status])
+        return error_response(status, error.code, message)
+    return error_response(status, error.code, error.message, field=error.field)

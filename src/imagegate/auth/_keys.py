@@ -9,6 +9,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from imagegate.errors import InvalidInputError
+
 TOKEN_PREFIX = "igk"  # noqa: S105 - a public prefix, not a secret
 """Every token starts with this, so secret scanners and people can recognise one."""
 
@@ -50,7 +52,7 @@ class IssuedKey:
     token: str
 
 
-class MalformedTokenError(ValueError):
+class MalformedTokenError(InvalidInputError):
     """A bearer token that is not shaped like one of ours."""
 
 

@@ -13,17 +13,11 @@ import sys
 import urllib.parse
 from collections.abc import Sequence
 
-from imagegate.admission import ManifestError, TemplateError
 from imagegate.cli._backend import Backend, CliError, CommandFailed, LocalBackend, RemoteBackend
 from imagegate.cli._commands import COMMANDS, BackendCommand, StandaloneCommand, creates_store
 from imagegate.cli._parser import build_parser
 from imagegate.cli._serve import run_serve
-from imagegate.policy import PolicyLoadError
-from imagegate.registry import DockerConfigError
-from imagegate.server import SettingsError
-from imagegate.store import StoreUrlError
-from imagegate.tls import CertificateError
-from imagegate.tracking import StoreError, TrackingError
+from imagegate.errors import ImagegateError, RefusedError
 
 EXIT_REFUSED = 1
 EXIT_UNAVAILABLE = 3
@@ -39,38 +33,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandFailed as failure:
         print(failure.output)
         return failure.exit_code
-    except _REPORTED_ERRORS as error:
-        message, exit_code = _describe(error)
-        first_line = message.strip().splitlines()[0] if message.strip() else "failed"
+    except ImagegateError as error:
+        message = error.message.strip()
+        first_line = message.splitlines()[0] if message else "failed"
         print(f"imagegate: error: {first_line}", file=sys.stderr)
-        return exit_code
+        return exit_code_of(error)
     if output:
         print(output)
     return 0
 
 
-_REPORTED_ERRORS = (
-    CliError,
-    TrackingError,
-    StoreUrlError,
-    SettingsError,
-    StoreError,
-    CertificateError,
-    TemplateError,
-    PolicyLoadError,
-    ManifestError,
-    DockerConfigError,
-)
-
-
-def _describe(error: Exception) -> tuple[str, int]:
+def exit_code_of(error: ImagegateError) -> int:
+    """1 for a refusal the user can correct, 3 for a failure that is not theirs."""
     if isinstance(error, CliError):
-        return error.message, error.exit_code
-    if isinstance(error, TrackingError):
-        return error.message, EXIT_REFUSED
-    if isinstance(error, StoreError):
-        return str(error), EXIT_UNAVAILABLE
-    return str(error), EXIT_REFUSED
+        return error.exit_code
+    return EXIT_REFUSED if isinstance(error, RefusedError) else EXIT_UNAVAILABLE
 
 
 def _execute(arguments: argparse.Namespace) -> str | None:

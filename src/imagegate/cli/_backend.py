@@ -36,6 +36,7 @@ from imagegate.api import (
     retire_scan,
     set_provenance_evidence,
 )
+from imagegate.errors import ImagegateError
 from imagegate.evidence import EvidenceStore, ScanFormat
 from imagegate.store import PostgresStore, SqliteStore, open_store
 from imagegate.tracking import Origin, Tracker, utc_now
@@ -45,7 +46,7 @@ T = TypeVar("T")
 _TIMEOUT_S = 30.0
 
 
-class CliError(Exception):
+class CliError(ImagegateError):
     """A failure to report as one line on stderr, with the process exit code."""
 
     def __init__(self, message: str, *, exit_code: int = 1) -> None:

@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from imagegate.errors import InvalidInputError
+
 _OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist"})
 
 
-class SelectorError(ValueError):
+class SelectorError(InvalidInputError):
     """A selector that is not a valid LabelSelector; the message says where."""
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import msgspec
 
 from imagegate._decoding_errors import locate
+from imagegate.errors import InvalidInputError
 from imagegate.facts import Provenance
-from imagegate.tracking import TrackingError
 
 MAX_LABELS = 256
 _MAX_TEXT = 2048
@@ -25,7 +25,7 @@ _MAX_LABEL_VALUE = 4096
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 
 
-class ProvenanceEvidenceError(TrackingError):
+class ProvenanceEvidenceError(InvalidInputError):
     """A provenance document that cannot be read; ``field`` is the member at fault."""
 
     code = "invalid_provenance"

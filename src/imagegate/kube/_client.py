@@ -8,10 +8,11 @@ from typing import Any
 
 import aiohttp
 
+from imagegate.errors import UnavailableError
 from imagegate.kube._connection import KubeConnection
 
 
-class KubeApiError(Exception):
+class KubeApiError(UnavailableError):
     """The Kubernetes API answered with an error status, or could not be reached."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:

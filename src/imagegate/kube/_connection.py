@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from imagegate.errors import InvalidInputError
 
-class KubeConfigError(Exception):
+
+class KubeConfigError(InvalidInputError):
     """No usable Kubernetes connection settings."""
 
 

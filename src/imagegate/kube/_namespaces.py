@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 
+from imagegate.errors import UnavailableError
 from imagegate.kube._client import KubeApiError, KubeClient
 from imagegate.kube._list_watch import ListWatch
 
@@ -18,7 +19,7 @@ log = structlog.get_logger("imagegate.kube")
 _HTTP_NOT_FOUND = 404
 
 
-class NamespaceLookupError(Exception):
+class NamespaceLookupError(UnavailableError):
     """A namespace's labels could not be read (API unreachable or too slow)."""
 
 

@@ -18,6 +18,7 @@ import structlog
 
 from imagegate._decoding_errors import locate
 from imagegate._yaml_files import YamlFileError, load_yaml_documents
+from imagegate.errors import InvalidInputError
 from imagegate.policy import _documents as doc
 from imagegate.policy._model import Mode
 from imagegate.policy._patterns import PatternError, Patterns
@@ -47,7 +48,7 @@ class PolicyProblem:
         return f"{where}: {self.path}: {self.reason}" if self.path else f"{where}: {self.reason}"
 
 
-class PolicyLoadError(Exception):
+class PolicyLoadError(InvalidInputError):
     """Policy documents that cannot be loaded; ``problems`` lists every one."""
 
     def __init__(self, problems: Sequence[PolicyProblem]) -> None:

@@ -6,8 +6,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from imagegate.errors import InvalidInputError
 
-class PatternError(ValueError):
+
+class PatternError(InvalidInputError):
     """A pattern that cannot be compiled."""
 
 

@@ -18,6 +18,7 @@ import binascii
 import json
 from typing import Any
 
+from imagegate.errors import InvalidInputError
 from imagegate.registry._auth import Credentials
 from imagegate.tracking import DEFAULT_REGISTRY
 
@@ -26,7 +27,7 @@ _DOCKER_HUB_HOSTS = frozenset(
 )
 
 
-class DockerConfigError(ValueError):
+class DockerConfigError(InvalidInputError):
     """A docker config document is malformed; the message names the part at fault."""
 
     def __init__(self, message: str, *, entry: str | None = None) -> None:

@@ -7,8 +7,10 @@ speaking nonsense (refuse: integrity). Every aiohttp error is wrapped in one of 
 
 from __future__ import annotations
 
+from imagegate.errors import ImagegateError, NotFoundError, UnavailableError
 
-class RegistryError(Exception):
+
+class RegistryError(ImagegateError):
     """Base of errors while asking a registry about an image."""
 
     code = "registry_error"
@@ -20,19 +22,19 @@ class RegistryError(Exception):
         """The image reference (or repository) being looked up, if one was."""
 
 
-class RegistryUnavailableError(RegistryError):
+class RegistryUnavailableError(RegistryError, UnavailableError):
     """The registry could not be reached or failed: refused, timed out, 5xx, 429."""
 
     code = "registry_unavailable"
 
 
-class ImageNotFoundError(RegistryError):
+class ImageNotFoundError(RegistryError, NotFoundError):
     """The repository, tag or digest does not exist (404, MANIFEST_UNKNOWN, NAME_UNKNOWN)."""
 
     code = "image_not_found"
 
 
-class RegistryAuthError(RegistryError):
+class RegistryAuthError(RegistryError, UnavailableError):
     """Access refused even after authenticating (401/403), or credentials are needed.
 
     Docker Hub also answers so for a repository that does not exist, since it
@@ -42,7 +44,7 @@ class RegistryAuthError(RegistryError):
     code = "registry_auth"
 
 
-class RegistryProtocolError(RegistryError):
+class RegistryProtocolError(RegistryError, UnavailableError):
     """The registry answered something unusable: bad JSON, a digest mismatch, an
     unknown media type, a malformed header. Refused rather than guessed at."""
 

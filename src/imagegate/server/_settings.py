@@ -10,6 +10,7 @@ from pathlib import Path
 from imagegate.admission import AdmissionSettings
 from imagegate.api import ApiSettings
 from imagegate.cluster import ClusterWatchSettings
+from imagegate.errors import InvalidInputError
 from imagegate.kube import CertificateSettings
 from imagegate.store import DEFAULT_STORE_URL
 from imagegate.tracking import TrackerSettings
@@ -18,7 +19,7 @@ EVENT_LOOPS = frozenset({"auto", "uvloop", "asyncio"})
 RECORD_FROM = frozenset({"auto", "cluster", "admission"})
 
 
-class SettingsError(ValueError):
+class SettingsError(InvalidInputError):
     """Settings that cannot work together; the message says which and why."""
 
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
+from imagegate.errors import InvalidInputError
 from imagegate.store.postgres import (
     DEFAULT_MAX_SIZE,
     DEFAULT_MIN_SIZE,
@@ -24,7 +25,7 @@ _POSTGRES_OPTIONS = ("min_size", "max_size", "statement_timeout_ms")
 _PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
-class StoreUrlError(ValueError):
+class StoreUrlError(InvalidInputError):
     """A store URL that names no supported store."""
 
 

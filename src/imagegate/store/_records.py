@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from imagegate.errors import RefusedError
 from imagegate.store._sql import Dialect, Fetch, Query, Row, Steps
 from imagegate.tracking import (
     Artifact,
@@ -30,7 +31,6 @@ from imagegate.tracking import (
     RecordResult,
     Status,
     StoreError,
-    TrackingError,
     UnknownEnvironmentError,
     plan_recording,
 )
@@ -81,7 +81,7 @@ def record_queued(
             result = yield from _apply(
                 dialect, item.request, now, create_environment, read_back=False
             )
-        except TrackingError as error:
+        except RefusedError as error:
             yield Query("ROLLBACK TO SAVEPOINT queued_request")
             results.append(QueuedResult(sequence=item.sequence, error=error))
         else:

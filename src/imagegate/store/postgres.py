@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
+from imagegate.errors import RefusedError
 from imagegate.store._base import SqlStore
 from imagegate.store._postgres_schema import MIGRATIONS, SCHEMA_MIGRATIONS_TABLE
 from imagegate.store._sql import Dialect, Fetch, Query, Steps, numbered
@@ -31,7 +32,6 @@ from imagegate.tracking import (
     DeploymentKey,
     StoreError,
     StoreUnavailableError,
-    TrackingError,
 )
 
 T = TypeVar("T")
@@ -194,7 +194,7 @@ class PostgresStore(SqlStore):
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout_s) as connection:
                 yield connection
-        except (TrackingError, StoreError):
+        except (RefusedError, StoreError):
             raise
         except _UNAVAILABLE as error:
             raise StoreUnavailableError(

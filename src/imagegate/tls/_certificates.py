@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from imagegate.errors import InvalidInputError
+
 CA_CERT_FILE = "ca.crt"
 CA_KEY_FILE = "ca.key"
 TLS_CERT_FILE = "tls.crt"
@@ -30,7 +32,7 @@ _MAX_DNS_NAME = 253
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
-class CertificateError(ValueError):
+class CertificateError(InvalidInputError):
     """Certificates cannot be made, written or loaded; the message says which input and why."""
 
 

@@ -16,7 +16,6 @@ from imagegate.tracking._errors import (
     StoreError,
     StoreMissingError,
     StoreUnavailableError,
-    TrackingError,
     UnknownEnvironmentError,
 )
 from imagegate.tracking._model import (
@@ -95,7 +94,6 @@ __all__ = [
     "StoreUnavailableError",
     "Tracker",
     "TrackerSettings",
-    "TrackingError",
     "UnknownEnvironmentError",
     "coalesce",
     "is_repeat",

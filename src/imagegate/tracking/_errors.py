@@ -1,25 +1,21 @@
 """Errors of the tracking core, for callers that record or query deployments.
 
-Each error carries ``code`` (machine-readable, stable) and ``field`` (the input at
-fault, if one is) so that every front door (HTTP API, CLI, admission) can report
-it without knowing its type in detail.
+Each is one of the kinds of ``imagegate.errors`` and carries ``code`` (stable)
+and ``field`` (the input at fault, if one is), so that every front door (HTTP
+API, CLI, admission) reports it by its kind, without knowing its type.
 """
 
 from __future__ import annotations
 
-
-class TrackingError(Exception):
-    """Base of errors a caller of the tracking core can cause and correct."""
-
-    code = "tracking_error"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+from imagegate.errors import (
+    ConflictError,
+    InternalError,
+    InvalidInputError,
+    UnavailableError,
+)
 
 
-class InvalidReferenceError(TrackingError):
+class InvalidReferenceError(InvalidInputError):
     """An image reference or digest does not follow the reference grammar."""
 
     code = "invalid_reference"
@@ -29,7 +25,7 @@ class InvalidReferenceError(TrackingError):
         self.reference = reference
 
 
-class DigestRequiredError(TrackingError):
+class DigestRequiredError(InvalidInputError):
     """A tag-only reference was given where the exact image must be known."""
 
     code = "digest_required"
@@ -45,25 +41,25 @@ class DigestRequiredError(TrackingError):
         self.reference = reference
 
 
-class InvalidNameError(TrackingError):
+class InvalidNameError(InvalidInputError):
     """A name (environment, logical environment, deployment) is malformed."""
 
     code = "invalid_name"
 
 
-class InvalidFieldError(TrackingError):
+class InvalidFieldError(InvalidInputError):
     """A request field is missing, malformed or contradicts another one."""
 
     code = "invalid_field"
 
 
-class InvalidParameterError(TrackingError):
+class InvalidParameterError(InvalidInputError):
     """A query parameter (filter, limit, cursor) is malformed or unknown."""
 
     code = "invalid_parameter"
 
 
-class UnknownEnvironmentError(TrackingError):
+class UnknownEnvironmentError(InvalidInputError):
     """Recording into an environment that was never created, with auto-creation off."""
 
     code = "unknown_environment"
@@ -78,7 +74,7 @@ class UnknownEnvironmentError(TrackingError):
         self.name = name
 
 
-class EnvironmentExistsError(TrackingError):
+class EnvironmentExistsError(ConflictError):
     """Creating an environment whose name is taken."""
 
     code = "environment_exists"
@@ -88,7 +84,7 @@ class EnvironmentExistsError(TrackingError):
         self.name = name
 
 
-class AmbiguousDeploymentError(TrackingError):
+class AmbiguousDeploymentError(ConflictError):
     """A deployment name was left to default where several deployments share a repository."""
 
     code = "ambiguous_deployment"
@@ -104,7 +100,7 @@ class AmbiguousDeploymentError(TrackingError):
         )
 
 
-class ArtifactMismatchError(TrackingError):
+class ArtifactMismatchError(ConflictError):
     """Decommissioning an artifact that is not the one deployed under the key."""
 
     code = "artifact_mismatch"
@@ -116,8 +112,10 @@ class ArtifactMismatchError(TrackingError):
         )
 
 
-class StoreError(Exception):
-    """The record store failed; not the caller's fault (maps to 503, not 4xx)."""
+class StoreError(InternalError):
+    """The record store failed; not the caller's fault (a 500, not a 4xx)."""
+
+    code = "store_error"
 
 
 class StoreMissingError(StoreError):
@@ -125,5 +123,8 @@ class StoreMissingError(StoreError):
     created, as an empty store there would hide a mistyped path."""
 
 
-class StoreUnavailableError(StoreError):
-    """The record store cannot be reached or written right now; retrying later may work."""
+class StoreUnavailableError(StoreError, UnavailableError):
+    """The record store cannot be reached or written right now; retrying later may work
+    (a 503: of the two kinds, unavailable is the one a caller can act on)."""
+
+    code = "store_unavailable"

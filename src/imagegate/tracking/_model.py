@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from imagegate.tracking._errors import TrackingError
+from imagegate.errors import RefusedError
 
 DEFAULT_LOGICAL_ENVIRONMENTS = ("development", "staging", "production")
 """Logical environments that exist from the start; others are created on first use."""
@@ -203,7 +203,7 @@ class QueuedResult:
     sequence: int
     result: RecordResult | None = None
     """Its outcome; a store may leave out the records (the recorder counts outcomes)."""
-    error: TrackingError | None = None
+    error: RefusedError | None = None
     """A permanent refusal (e.g. an unknown environment); retrying cannot help."""
     already_applied: bool = False
     """The store had applied this request before (a replay after a crash)."""

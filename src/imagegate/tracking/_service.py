@@ -6,11 +6,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from imagegate.errors import RefusedError
 from imagegate.tracking._errors import (
     AmbiguousDeploymentError,
     InvalidFieldError,
     InvalidParameterError,
-    TrackingError,
 )
 from imagegate.tracking._model import (
     DeploymentPage,
@@ -88,7 +88,7 @@ class Tracker:
         for item in items:
             try:
                 _validate_request(item.request)
-            except TrackingError as error:
+            except RefusedError as error:
                 refused[item.sequence] = QueuedResult(sequence=item.sequence, error=error)
             else:
                 valid.append(item)

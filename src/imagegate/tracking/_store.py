@@ -51,7 +51,7 @@ class Store(Protocol):
         The highest sequence applied is committed with the records, so a batch that
         is replayed after a crash is recognised and not applied twice: delivery from
         the queue becomes exactly-once. A request the store refuses for good (a
-        TrackingError) is reported in its result and does not stop the others.
+        RefusedError) is reported in its result and does not stop the others.
         """
         ...
 

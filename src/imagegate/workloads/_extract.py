@@ -8,7 +8,8 @@ from typing import Any
 
 import msgspec
 
-from imagegate.tracking import Platform, TrackingError, parse_reference
+from imagegate.errors import RefusedError
+from imagegate.tracking import Platform, parse_reference
 from imagegate.workloads._identity import workload_identity
 from imagegate.workloads._model import (
     IMAGE_VOLUME_PREFIX,
@@ -187,7 +188,7 @@ def _image(name: str, image: str, container_type: ContainerType, path: str) -> C
         )
     try:
         reference = parse_reference(image)
-    except TrackingError as error:
+    except RefusedError as error:
         return ContainerImage(
             name=name,
             image=image,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from imagegate.errors import InvalidInputError
 from imagegate.tracking import ImageReference, Platform
 
 
@@ -75,5 +76,5 @@ class ExtractedWorkload:
     pull_secrets: tuple[str, ...] = ()
 
 
-class InvalidObjectError(ValueError):
+class InvalidObjectError(InvalidInputError):
     """An object of a workload kind that does not decode as that kind."""

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from testbed.pki import ClusterPki, make_cluster_pki
 
-from e2e.pki import ClusterPki, make_cluster_pki
 from imagegate.admission import WebhookCallers
 from imagegate.api import TRACKER
 from imagegate.server import RECORDER

@@ -40,6 +40,7 @@ from imagegate.api import (
 from imagegate.api import _wire as wire
 from imagegate.api._convert import _CURSOR_ALPHABET
 from imagegate.auth import ApiKey, Scope
+from imagegate.errors import RefusedError
 from imagegate.server import ServerSettings, build_app
 from imagegate.tracking import (
     MAX_PAGE_SIZE,
@@ -54,7 +55,6 @@ from imagegate.tracking import (
     Platform,
     RecordResult,
     Status,
-    TrackingError,
     parse_pinned_reference,
     parse_repository,
     validate_digest,
@@ -564,7 +564,7 @@ REFERENCES = [
 def _code_accepts(parse: Any, text: str) -> bool:
     try:
         parse(text)
-    except TrackingError:
+    except RefusedError:
         return False
     return True
 

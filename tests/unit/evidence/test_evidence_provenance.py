@@ -9,9 +9,9 @@ import msgspec
 import pytest
 
 from imagegate.api import load_openapi_document
+from imagegate.errors import RefusedError
 from imagegate.evidence import ProvenanceEvidenceError, parse_provenance_evidence
 from imagegate.facts import Provenance
-from imagegate.tracking import TrackingError
 
 BUILDER = "https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main"
 FULL: dict[str, Any] = {
@@ -93,7 +93,7 @@ def test_errors_name_the_member_at_fault(document: object, field: str, message: 
     with pytest.raises(ProvenanceEvidenceError) as caught:
         parse(document)
     error = caught.value
-    assert isinstance(error, TrackingError)
+    assert isinstance(error, RefusedError)
     assert (error.code, error.field) == ("invalid_provenance", field)
     assert message in error.message
 

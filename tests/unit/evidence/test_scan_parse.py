@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from imagegate.errors import RefusedError
 from imagegate.evidence import ScanFormat, ScanReportError, parse_scan_report
 from imagegate.evidence.scans._parse import merge_duplicates
 from imagegate.facts import ScanReport, Severity, Vulnerability
-from imagegate.tracking import InvalidReferenceError, TrackingError
+from imagegate.tracking import InvalidReferenceError
 
 SCANS = Path(__file__).parents[2] / "fixtures" / "scans"
 INDEX = "sha256:15d37e6e6bd9fff5756849543fc76c2ec5110a04e03e3141e8038df06feefae8"
@@ -109,7 +110,7 @@ def test_an_unknown_format_says_what_was_expected_and_what_was_found() -> None:
 
 
 def test_errors_are_tracking_errors_with_a_stable_code() -> None:
-    with pytest.raises(TrackingError) as caught:
+    with pytest.raises(RefusedError) as caught:
         parse(b"{}")
     assert caught.value.code == "invalid_scan_report"
 

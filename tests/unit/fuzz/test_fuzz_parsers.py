@@ -13,9 +13,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imagegate.errors import RefusedError
 from imagegate.evidence import ScanFormat, parse_scan_report
 from imagegate.policy._loading import load_file
-from imagegate.tracking import TrackingError, parse_reference
+from imagegate.tracking import parse_reference
 
 FUZZ = settings(
     max_examples=400,
@@ -41,7 +42,7 @@ json_values = st.recursive(
 reference_alphabet = st.sampled_from([*"abcXYZ019./:@_-", "sha256:", DIGEST[7:15], " "])
 
 
-def refused_with(error: TrackingError) -> None:
+def refused_with(error: RefusedError) -> None:
     """A refusal is imagegate's error, with a code and a message a user can act on."""
     assert error.code
     assert error.message
@@ -52,7 +53,7 @@ def refused_with(error: TrackingError) -> None:
 def test_a_reference_parses_to_its_normal_form_or_says_why_not(text: str) -> None:
     try:
         parsed = parse_reference(text)
-    except TrackingError as error:
+    except RefusedError as error:
         refused_with(error)
         return
     assert parse_reference(str(parsed)) == parsed  # normalising is idempotent
@@ -102,7 +103,7 @@ def test_a_mutated_scan_report_parses_or_is_refused_with_a_reason(
         parse_scan_report(
             document, digest=DIGEST, format=scan_format if named else None, received_at=RECEIVED
         )
-    except TrackingError as error:
+    except RefusedError as error:
         refused_with(error)
 
 
@@ -111,7 +112,7 @@ def test_a_mutated_scan_report_parses_or_is_refused_with_a_reason(
 def test_any_json_posted_as_a_scan_is_parsed_or_refused(value: Any) -> None:
     try:
         parse_scan_report(json.dumps(value).encode(), digest=DIGEST, received_at=RECEIVED)
-    except TrackingError as error:
+    except RefusedError as error:
         refused_with(error)
 
 

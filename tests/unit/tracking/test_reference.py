@@ -6,11 +6,11 @@ import re
 
 import pytest
 
+from imagegate.errors import RefusedError
 from imagegate.tracking import (
     DigestRequiredError,
     ImageReference,
     InvalidReferenceError,
-    TrackingError,
     parse_pinned_reference,
     parse_reference,
     parse_repository,
@@ -220,7 +220,7 @@ def test_invalid_digest_tells_why(text: str, message: str) -> None:
 
 
 def test_invalid_reference_is_a_tracking_error() -> None:
-    with pytest.raises(TrackingError):
+    with pytest.raises(RefusedError):
         parse_reference("a//b")
 
 

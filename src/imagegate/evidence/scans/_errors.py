@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from imagegate.errors import ConflictError, InvalidInputError, NotFoundError
 from imagegate.facts import ScanRetirement
-from imagegate.tracking import TrackingError
 
 
-class ScanReportError(TrackingError):
+class ScanReportError(InvalidInputError):
     """A scan report that cannot be read; ``field`` is the JSON path at fault, if one is."""
 
     code = "invalid_scan_report"
@@ -29,7 +29,7 @@ class ScanDigestMismatchError(ScanReportError):
         self.named = named
 
 
-class ScanNotFoundError(TrackingError):
+class ScanNotFoundError(NotFoundError):
     """No scan with this id was posted for this digest."""
 
     code = "scan_not_found"
@@ -40,7 +40,7 @@ class ScanNotFoundError(TrackingError):
         self.scan_id = scan_id
 
 
-class ScanRetiredError(TrackingError):
+class ScanRetiredError(ConflictError):
     """A scan that was retired before: a retirement, like the scan, is never changed."""
 
     code = "scan_retired"

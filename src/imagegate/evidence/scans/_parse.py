@@ -59,8 +59,7 @@ def parse_scan_report(
     try:
         digest = validate_digest(digest)
     except InvalidReferenceError as error:
-        error.field = "digest"
-        raise
+        raise error.at("digest") from error
     chosen = format or _detect(document)
     struct, findings_of = _READERS[chosen]
     findings = findings_of(_decode(document, struct, chosen))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from imagegate.errors import InvalidInputError
 from imagegate.policy._subject import ImageSubject, Need, Outcome
 
 Check = Callable[[ImageSubject], Outcome]
@@ -24,7 +25,7 @@ IMAGE_FACTS = frozenset({Need.REGISTRY, Need.EVIDENCE})
 SCAN_FACTS = frozenset({Need.EVIDENCE})
 
 
-class RuleConfigError(ValueError):
+class RuleConfigError(InvalidInputError):
     """A rule whose settings cannot work (a bad duration, an empty list)."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
